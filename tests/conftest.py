@@ -1,0 +1,55 @@
+"""Shared fixtures. Under CI=true a missing dependency that CI installs is a failure, not a skip."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _missing(what: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but missing", pytrace=False)
+    pytest.skip(f"{what} not available")
+
+
+def require_module(name: str):
+    """Import `name`, or skip (locally) / fail (CI=true) when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        _missing(f"python module {name!r}")
+
+
+@pytest.fixture
+def bpy():
+    """The bpy module with an empty factory scene, fresh for each test."""
+    mod = require_module("bpy")
+    mod.ops.wm.read_factory_settings(use_empty=True)
+    yield mod
+    mod.ops.wm.read_factory_settings(use_empty=True)
+
+
+@pytest.fixture(scope="session")
+def blender_exe() -> str:
+    """Path of a `blender` executable ($BLENDER or PATH)."""
+    exe = os.environ.get("BLENDER") or shutil.which("blender")
+    if not exe:
+        _missing("a `blender` executable")
+    return exe
+
+
+@pytest.fixture(scope="session")
+def ffmpeg_exe() -> str:
+    from addon.encode import EncodeError, find_ffmpeg
+
+    try:
+        return find_ffmpeg()
+    except EncodeError:
+        _missing("ffmpeg")
