@@ -53,3 +53,13 @@ def ffmpeg_exe() -> str:
         return find_ffmpeg()
     except EncodeError:
         _missing("ffmpeg")
+
+
+@pytest.fixture(scope="session")
+def ffprobe_exe(ffmpeg_exe) -> str:
+    """ffprobe beside the ffmpeg in use, or on PATH (the imageio-ffmpeg wheel ships no ffprobe)."""
+    side = Path(ffmpeg_exe).with_name("ffprobe")
+    exe = str(side) if side.exists() else shutil.which("ffprobe")
+    if not exe:
+        _missing("ffprobe")
+    return exe

@@ -1,0 +1,67 @@
+"""Operators: File > Import > Flowreel trajectories (.npz), and the sidebar's Import button."""
+
+import bpy
+from bpy.props import StringProperty
+from bpy_extras.io_utils import ImportHelper
+
+from .props import OptionProps
+from .trajformat import TrajectoryError
+
+_USER_ERRORS = (TrajectoryError, ValueError, OSError)  # SceneError is a ValueError
+
+
+def run_import(op, context, filepath: str, opts) -> set:
+    """Build the scene; a bad file or setting becomes an ERROR report and {'CANCELLED'}."""
+    from .scene import SceneError, build_scene
+
+    wm = context.window_manager
+    wm.progress_begin(0, 100)
+    try:
+        obj = build_scene(context.scene, filepath, opts, progress=lambda f: wm.progress_update(int(100 * f)))
+    except (SceneError, *_USER_ERRORS) as e:
+        op.report({"ERROR"}, str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return {"CANCELLED"}
+    finally:
+        wm.progress_end()
+    op.report({"INFO"}, f"Flowreel: imported {len(obj.data.vertices)} particles")
+    return {"FINISHED"}
+
+
+class FLOWREEL_OT_import(OptionProps, bpy.types.Operator, ImportHelper):
+    """Import flow trajectories (.npz) as an animated point cloud with camera and look"""
+
+    bl_idname = "import_scene.flowreel"
+    bl_label = "Import Flowreel Trajectories"
+    bl_options = {"REGISTER", "UNDO", "PRESET"}
+
+    filename_ext = ".npz"
+    filter_glob: StringProperty(default="*.npz", options={"HIDDEN"})
+
+    def invoke(self, context, event):
+        settings = getattr(context.scene, "flowreel", None)
+        if settings is not None:  # start the dialog from the sidebar's choices
+            self.copy_from(settings)
+        return ImportHelper.invoke(self, context, event)
+
+    def execute(self, context):
+        try:
+            opts = self.to_options()
+        except ValueError as e:
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        return run_import(self, context, self.filepath, opts)
+
+
+class FLOWREEL_OT_import_settings(bpy.types.Operator):
+    """Import the sidebar's trajectory file with the sidebar's settings"""
+
+    bl_idname = "flowreel.import_settings"
+    bl_label = "Import"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        settings = context.scene.flowreel
+        if not settings.filepath:
+            self.report({"ERROR"}, "Choose a trajectory file (.npz) first")
+            return {"CANCELLED"}
+        return run_import(self, context, bpy.path.abspath(settings.filepath), settings.to_options())

@@ -1,0 +1,45 @@
+"""View3D > Sidebar > Flowreel: settings, Import, and Blender's own animation render."""
+
+import bpy
+
+
+class VIEW3D_PT_flowreel(bpy.types.Panel):
+    bl_label = "Flowreel"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Flowreel"
+
+    def draw(self, context):
+        s = context.scene.flowreel
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        layout.prop(s, "filepath")
+        col = layout.column(heading="Particles")
+        col.prop(s, "max_particles")
+        col.prop(s, "radius")
+        col.prop(s, "seed")
+        col = layout.column(heading="Look")
+        col.prop(s, "look")
+        col.prop(s, "color_mode")
+        if s.color_mode == "SINGLE":
+            col.prop(s, "color")
+        col = layout.column(heading="Timing")
+        col.prop(s, "seconds")
+        col.prop(s, "fps")
+        col.prop(s, "hold_start")
+        col.prop(s, "hold_end")
+        col.prop(s, "easing")
+        col.prop(s, "reverse")
+        col.prop(s, "ping_pong")
+        col.prop(s, "motion_blur")
+        col = layout.column(heading="Camera")
+        col.prop(s, "camera")
+        col.prop(s, "lens_mm")
+        col.prop(s, "depth_of_field")
+        col.prop(s, "resolution_x")
+        col.prop(s, "resolution_y")
+        layout.prop(s, "cache_dir")
+        layout.operator("flowreel.import_settings", icon="IMPORT")
+        op = layout.operator("render.render", text="Render Animation", icon="RENDER_ANIMATION")
+        op.animation = True

@@ -1,0 +1,84 @@
+"""Blender properties mirroring SceneOptions: one mixin shared by the sidebar settings and the importer.
+
+No `from __future__ import annotations` here: Blender reads the property annotations as objects.
+"""
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
+
+from .options import CAMERA_MOVES, COLOR_MODES, EASINGS, LOOKS, SceneOptions
+
+_LABELS = {
+    "IMAGE": ("Image", "Each particle keeps the colour of the image where it ends"),
+    "GRADIENT": ("Gradient", "Colour by start (noise) position"),
+    "SINGLE": ("Single", "One colour for every particle"),
+    "LINEAR": ("Linear", "Constant speed"),
+    "EASE_IN_OUT": ("Ease In-Out", "Start and end slowly"),
+    "EASE_IN": ("Ease In", "Start slowly"),
+    "EASE_OUT": ("Ease Out", "End slowly"),
+    "STATIC": ("Static", "Fixed top view"),
+    "PUSH_IN": ("Push In", "Slow push-in towards the plane"),
+    "ORBIT": ("Orbit", "Tilted view orbiting around the plane"),
+}
+
+
+def _items(values):
+    return [(v, *_LABELS.get(v, (v.title(), v.title()))) for v in values]
+
+
+_D = SceneOptions()
+
+
+class OptionProps:
+    """Annotations for every SceneOptions field (mixin for PropertyGroup and Operator)."""
+
+    radius: FloatProperty(name="Radius", description="Particle radius (0 = automatic from extent and count)",
+                          default=_D.radius, min=0.0, soft_max=0.2, precision=4, unit="LENGTH")
+    max_particles: IntProperty(name="Particles", description="Import a random subset (0 = all)",
+                               default=_D.max_particles, min=0)
+    color_mode: EnumProperty(name="Colour", items=_items(COLOR_MODES), default=_D.color_mode)
+    color: FloatVectorProperty(name="Single Colour", subtype="COLOR", size=4, min=0.0, max=1.0, default=_D.color)
+    look: EnumProperty(name="Look", items=_items(LOOKS), default=_D.look)
+    seconds: FloatProperty(name="Duration", description="Seconds of flow, holds excluded",
+                           default=_D.seconds, min=0.05, soft_max=60.0, unit="TIME_ABSOLUTE")
+    fps: IntProperty(name="FPS", default=_D.fps, min=1, max=240)
+    hold_start: FloatProperty(name="Hold Start", description="Seconds at rest before the flow",
+                              default=_D.hold_start, min=0.0, soft_max=10.0)
+    hold_end: FloatProperty(name="Hold End", description="Seconds at rest after the flow",
+                            default=_D.hold_end, min=0.0, soft_max=10.0)
+    easing: EnumProperty(name="Easing", items=_items(EASINGS), default=_D.easing)
+    reverse: BoolProperty(name="Reverse", description="The image dissolves into noise", default=_D.reverse)
+    ping_pong: BoolProperty(name="Ping-Pong", description="Noise, image, noise: loops seamlessly",
+                            default=_D.ping_pong)
+    camera: EnumProperty(name="Camera", items=_items(CAMERA_MOVES), default=_D.camera)
+    resolution_x: IntProperty(name="Width", default=_D.resolution[0], min=16, max=16384, subtype="PIXEL")
+    resolution_y: IntProperty(name="Height", default=_D.resolution[1], min=16, max=16384, subtype="PIXEL")
+    lens_mm: FloatProperty(name="Lens", default=_D.lens_mm, min=1.0, max=5000.0, unit="CAMERA")
+    depth_of_field: BoolProperty(name="Depth of Field", default=_D.depth_of_field)
+    motion_blur: BoolProperty(name="Motion Blur", default=_D.motion_blur)
+    cache_dir: StringProperty(name="Cache Folder", subtype="DIR_PATH", default=_D.cache_dir,
+                              description="Where the point cache goes (empty = //flowreel_cache beside the .blend)")
+    seed: IntProperty(name="Seed", description="Subset choice and random ids", default=_D.seed, min=0)
+
+    def to_options(self) -> SceneOptions:
+        return SceneOptions(
+            radius=self.radius, max_particles=self.max_particles, color_mode=self.color_mode,
+            color=tuple(self.color), look=self.look, seconds=self.seconds, fps=self.fps,
+            hold_start=self.hold_start, hold_end=self.hold_end, easing=self.easing, reverse=self.reverse,
+            ping_pong=self.ping_pong, camera=self.camera, resolution=(self.resolution_x, self.resolution_y),
+            lens_mm=self.lens_mm, depth_of_field=self.depth_of_field, motion_blur=self.motion_blur,
+            cache_dir=self.cache_dir, seed=self.seed,
+        )
+
+    def copy_from(self, other) -> None:
+        for name in OPTION_NAMES:
+            setattr(self, name, getattr(other, name))
+
+
+OPTION_NAMES = tuple(OptionProps.__annotations__)
+
+
+class FlowreelSettings(OptionProps, bpy.types.PropertyGroup):
+    """Scene-level settings shown in View3D > Sidebar > Flowreel."""
+
+    filepath: StringProperty(name="Trajectories", subtype="FILE_PATH", description="traj.npz to import")

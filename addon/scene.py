@@ -1,0 +1,287 @@
+"""Build the Flowreel scene from a trajectory file: points object, point cache, timing, camera, look.
+
+Order matters for "the scene is left as it was": the file and options are validated and the PC2
+cache is written (one streaming pass that also rejects NaN/inf) BEFORE anything in Blender is
+touched; the Blender part then runs inside a rollback guard that removes every datablock it made
+and restores the scene settings it changed if any step fails.
+
+The points stream from disk: a mesh with N vertices + a Mesh Cache modifier (PC2, custom play mode,
+keyed `eval_frame`) + a Geometry Nodes modifier (Mesh to Points -> Set Material). Nothing runs
+per frame in Python, so a saved .blend renders with plain `blender -b scene.blend -a`.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import math
+import os
+import tempfile
+from collections.abc import Callable
+
+import bpy
+import numpy as np
+
+from . import camera, compat, pointcache, timing, trajformat
+from .options import SceneOptions
+from .trajformat import TrajectoryError
+
+CACHE_DIR_DEFAULT = "//flowreel_cache"
+CACHE_MOD = "Flowreel Cache"
+POINTS_MOD = "Flowreel Points"
+RADIUS_INPUT = "Radius"
+_ID_COLLECTIONS = ("objects", "meshes", "materials", "node_groups", "cameras", "collections", "actions", "scenes",
+                   "worlds", "lights", "images", "textures")
+
+__all__ = ["SceneError", "TrajectoryError", "build_scene", "subset_indices", "auto_radius", "resolve_cache_dir"]
+
+
+class SceneError(ValueError):
+    """The scene cannot be built (e.g. the cache folder is not writable); the message is one line."""
+
+
+def subset_indices(n: int, max_particles: int, seed: int) -> np.ndarray | None:
+    """Sorted indices of the imported particles (seeded random subset), or None for all of them."""
+    if max_particles <= 0 or max_particles >= n:
+        return None
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=max_particles, replace=False))
+
+
+def auto_radius(extent: list[float], n: int) -> float:
+    """Radius that makes n points read as a solid image without blobbing.
+
+    The image box of area A holds n points, i.e. one per cell of side s = sqrt(A / n). The flow
+    packs particles into the image's inked part (usually a fraction of the box), so radius s / 2
+    (disks just touching on a uniform grid) overlaps there: solid, yet each point stays a point.
+    """
+    area = (extent[1] - extent[0]) * (extent[3] - extent[2])
+    diag = math.hypot(extent[1] - extent[0], extent[3] - extent[2])
+    r = 0.5 * math.sqrt(area / max(1, n))
+    return float(min(max(r, 1e-4 * diag), 0.02 * diag))
+
+
+def resolve_cache_dir(opts: SceneOptions, traj_path: str) -> tuple[str, bool]:
+    """(absolute cache folder, store as `//` relative path?).
+
+    `//` paths are relative to the saved .blend (portable to a render farm with its cache folder);
+    with an unsaved .blend they are taken beside the trajectory file and stored absolute.
+    """
+    d = opts.cache_dir or CACHE_DIR_DEFAULT
+    if d.startswith("//"):
+        if bpy.data.filepath:
+            return os.path.normpath(bpy.path.abspath(d)), True
+        return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(traj_path)), d[2:])), False
+    return os.path.abspath(os.path.expanduser(d)), False
+
+
+def _ensure_writable(folder: str) -> None:
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise SceneError(f"cache folder {folder} is not writable ({e.strerror or type(e).__name__})") from None
+
+
+def _cache_name(traj_path: str, n: int, seed: int, subset: bool) -> str:
+    """Deterministic name: the same file + subset gives the same cache (safe to overwrite)."""
+    st = os.stat(traj_path)
+    key = f"{os.path.abspath(traj_path)}|{st.st_size}|{st.st_mtime_ns}|{n}|{seed if subset else 0}"
+    stem = os.path.splitext(os.path.basename(traj_path))[0]
+    return f"{stem}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.pc2"
+
+
+def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def display_colors(opts: SceneOptions, colors: np.ndarray | None, start: np.ndarray) -> np.ndarray:
+    """float32 [n, 4] linear RGBA for the chosen colour mode (what looks' materials read)."""
+    n = len(start)
+    if opts.color_mode == "SINGLE":
+        return np.tile(np.asarray(opts.color, dtype=np.float32), (n, 1))
+    if opts.color_mode == "GRADIENT":
+        # Hue sweeps along the diagonal of the start (noise) positions: neighbours at t = 0 share a
+        # colour, so the flow shows as coloured streams mixing into the image.
+        u = start[:, 0] + start[:, 1]
+        lo, hi = (np.percentile(u, 1), np.percentile(u, 99)) if n > 1 else (0.0, 1.0)
+        u = np.clip((u - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
+        hues = np.linspace(0.0, 0.75, 256)
+        table = np.array([colorsys.hsv_to_rgb(h, 0.85, 1.0) for h in hues], dtype=np.float64)
+        rgb = table[(u * 255).astype(np.int64)]
+        out = np.ones((n, 4), dtype=np.float32)
+        out[:, :3] = _srgb_to_linear(rgb)
+        return out
+    if colors is None:
+        return np.ones((n, 4), dtype=np.float32)
+    return image_colors(colors)
+
+
+def image_colors(colors: np.ndarray | None, n: int = 0) -> np.ndarray:
+    """uint8 sRGB RGBA -> float32 linear RGBA (white when the file has no colours)."""
+    if colors is None:
+        return np.ones((n, 4), dtype=np.float32)
+    c = colors.astype(np.float64) / 255.0
+    out = np.empty(c.shape, dtype=np.float32)
+    out[:, :3] = _srgb_to_linear(c[:, :3])
+    out[:, 3] = c[:, 3]
+    return out
+
+
+class _Rollback:
+    """Remember the datablocks and scene settings before building; undo everything on failure."""
+
+    def __init__(self, scene: bpy.types.Scene):
+        self.scene = scene
+        self.before = {name: {i.as_pointer() for i in getattr(bpy.data, name)} for name in _ID_COLLECTIONS}
+        r = scene.render
+        self.settings = (scene.frame_start, scene.frame_end, scene.frame_current, r.fps, r.fps_base,
+                         r.resolution_x, r.resolution_y, r.resolution_percentage, r.use_motion_blur, r.engine)
+        self.camera = scene.camera
+        self.world = scene.world
+
+    def undo(self) -> None:
+        for name in _ID_COLLECTIONS:  # objects first, so data blocks lose their users
+            coll = getattr(bpy.data, name)
+            for item in [i for i in coll if i.as_pointer() not in self.before[name]]:
+                try:
+                    coll.remove(item)
+                except (ReferenceError, RuntimeError):
+                    pass
+        s, r = self.scene, self.scene.render
+        (s.frame_start, s.frame_end, s.frame_current, r.fps, r.fps_base, r.resolution_x, r.resolution_y,
+         r.resolution_percentage, r.use_motion_blur, r.engine) = self.settings
+        s.camera = self.camera
+        s.world = self.world
+
+
+def _points_node_group(radius: float, material: bpy.types.Material) -> tuple[bpy.types.NodeTree, str]:
+    """Geometry Nodes: mesh vertices -> points with `Radius` (modifier input) -> Set Material."""
+    ng = bpy.data.node_groups.new("Flowreel Points", "GeometryNodeTree")
+    compat.new_group_socket(ng, "Geometry", "INPUT", "NodeSocketGeometry")
+    rad = compat.new_group_socket(ng, RADIUS_INPUT, "INPUT", "NodeSocketFloat")
+    compat.set_socket_range(rad, radius, 0.0, 1e6)
+    compat.new_group_socket(ng, "Geometry", "OUTPUT", "NodeSocketGeometry")
+    gin = ng.nodes.new("NodeGroupInput")
+    gout = ng.nodes.new("NodeGroupOutput")
+    to_points = ng.nodes.new("GeometryNodeMeshToPoints")
+    set_mat = ng.nodes.new("GeometryNodeSetMaterial")
+    set_mat.inputs["Material"].default_value = material
+    gin.location, to_points.location, set_mat.location, gout.location = (-400, 0), (-150, 0), (100, 0), (350, 0)
+    ng.links.new(gin.outputs[0], to_points.inputs["Mesh"])
+    ng.links.new(gin.outputs[1], to_points.inputs["Radius"])
+    ng.links.new(to_points.outputs["Points"], set_mat.inputs["Geometry"])
+    ng.links.new(set_mat.outputs["Geometry"], gout.inputs[0])
+    return ng, rad.identifier
+
+
+def fallback_material() -> bpy.types.Material:
+    """Emission coloured by `flowreel_display`; used only when addon.looks is not available."""
+    mat = bpy.data.materials.new("Flowreel Fallback")
+    mat.use_nodes = True
+    nt = mat.node_tree
+    nt.nodes.clear()
+    attr = nt.nodes.new("ShaderNodeAttribute")
+    attr.attribute_name = "flowreel_display"
+    emit = nt.nodes.new("ShaderNodeEmission")
+    emit.inputs["Strength"].default_value = 2.0
+    out = nt.nodes.new("ShaderNodeOutputMaterial")
+    nt.links.new(attr.outputs["Color"], emit.inputs["Color"])
+    nt.links.new(emit.outputs["Emission"], out.inputs["Surface"])
+    return mat
+
+
+def _look_material(scene: bpy.types.Scene, name: str) -> bpy.types.Material:
+    try:
+        from . import looks
+    except ImportError:
+        return fallback_material()
+    return looks.apply_look(scene, name)
+
+
+def _add_attribute(mesh: bpy.types.Mesh, name: str, kind: str, values: np.ndarray) -> None:
+    attr = mesh.attributes.new(name, kind, "POINT")
+    field = {"FLOAT_COLOR": "color", "FLOAT_VECTOR": "vector", "FLOAT": "value", "INT": "value"}[kind]
+    dtype = np.int32 if kind == "INT" else np.float32
+    attr.data.foreach_set(field, np.ascontiguousarray(values, dtype=dtype).ravel())
+
+
+def build_scene(
+    scene: bpy.types.Scene,
+    traj_path: str,
+    opts: SceneOptions,
+    progress: Callable[[float], None] | None = None,
+) -> bpy.types.Object:
+    """Import `traj_path` into `scene`; returns the points object. Raises TrajectoryError / SceneError /
+    ValueError with one-line messages, leaving the scene as it was."""
+    opts.check()
+    traj_path = os.path.abspath(bpy.path.abspath(os.fspath(traj_path)))
+    name = os.path.basename(traj_path)
+    traj = trajformat.read(traj_path, mmap=True, check_finite=False)  # finite check: in the cache pass
+    n_all, n_samples = traj.n_particles, traj.n_frames
+    idx = subset_indices(n_all, opts.max_particles, opts.seed)
+    n = n_all if idx is None else len(idx)
+
+    folder, relative = resolve_cache_dir(opts, traj_path)
+    _ensure_writable(folder)
+    cache_path = os.path.join(folder, _cache_name(traj_path, n, opts.seed, idx is not None))
+    cache_existed = os.path.exists(cache_path)
+    info = pointcache.write_pc2(traj, cache_path, idx, progress=progress, name=name)
+    colors = None if traj.colors is None else np.asarray(traj.colors if idx is None else traj.colors[idx])
+    radius = opts.radius if opts.radius > 0 else auto_radius(traj.extent, n)
+    del traj  # drop the memory map before Blender allocates the mesh
+
+    guard = _Rollback(scene)
+    try:
+        coll = bpy.data.collections.new("Flowreel")
+        scene.collection.children.link(coll)
+        mesh = bpy.data.meshes.new("Flowreel Points")
+        mesh.vertices.add(n)
+        mesh.vertices.foreach_set("co", info.start.ravel())
+        rng = np.random.default_rng(opts.seed + 1)
+        _add_attribute(mesh, "flowreel_color", "FLOAT_COLOR", image_colors(colors, n))
+        _add_attribute(mesh, "flowreel_start", "FLOAT_VECTOR", info.start)
+        _add_attribute(mesh, "flowreel_id", "FLOAT", rng.random(n, dtype=np.float64).astype(np.float32))
+        _add_attribute(mesh, "flowreel_display", "FLOAT_COLOR", display_colors(opts, colors, info.start))
+        _add_attribute(mesh, "flowreel_index", "INT", np.arange(n) if idx is None else idx)
+        mesh.update()
+        obj = bpy.data.objects.new("Flowreel Points", mesh)
+        coll.objects.link(obj)
+        obj["flowreel_source"] = traj_path
+        obj["flowreel_samples"] = n_samples
+
+        cache = obj.modifiers.new(CACHE_MOD, "MESH_CACHE")
+        cache.cache_format = "PC2"
+        cache.filepath = bpy.path.relpath(cache_path) if relative else cache_path
+        cache.play_mode = "CUSTOM"
+        cache.time_mode = "FRAME"
+        cache.interpolation = "LINEAR"
+        cache.forward_axis, cache.up_axis = "POS_Y", "POS_Z"  # identity: cache xyz = object xyz
+        fc = compat.ensure_fcurve(obj, f'modifiers["{CACHE_MOD}"].eval_frame', 0, "Flowreel Timing")
+        timing.key_fcurve(fc, opts, scale=float(n_samples - 1))
+
+        material = _look_material(scene, opts.look)
+        ng, radius_key = _points_node_group(radius, material)
+        geo = obj.modifiers.new(POINTS_MOD, "NODES")
+        geo.node_group = ng
+        geo[radius_key] = radius
+        obj.data.materials.append(material)
+
+        lay = timing.layout(opts)
+        scene.frame_start, scene.frame_end = lay.start, lay.end
+        scene.frame_current = lay.start
+        scene.render.fps, scene.render.fps_base = opts.fps, 1.0
+        scene.render.resolution_x, scene.render.resolution_y = opts.resolution
+        scene.render.resolution_percentage = 100
+        compat.set_motion_blur(scene, opts.motion_blur)
+        camera.setup_camera(scene, coll, info.bbox, radius, opts)
+    except BaseException as e:
+        guard.undo()
+        if not cache_existed and os.path.exists(cache_path):
+            os.unlink(cache_path)
+        if isinstance(e, (TrajectoryError, SceneError, ValueError, OSError, KeyboardInterrupt)):
+            raise
+        raise SceneError(f"{name}: building the scene failed ({type(e).__name__}: {e})") from e
+    return obj

@@ -1,0 +1,86 @@
+"""The add-on in a real `blender -b` (Debian's 3.4 in CI): install the built zip as a legacy add-on,
+import a trajectory through the operator, check evaluated positions, framing and a bad file."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from addon import trajformat
+from addon.trajformat import Trajectory
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SCRIPT = r"""
+import json, sys
+import bpy, numpy as np
+from bpy_extras.object_utils import world_to_camera_view
+args = json.loads(sys.argv[sys.argv.index("--") + 1])
+bpy.ops.preferences.addon_install(filepath=args["zip"])
+bpy.ops.preferences.addon_enable(module="flowreel")
+import flowreel
+from flowreel import compat, timing
+from flowreel.options import SceneOptions
+out = {"version": list(bpy.app.version), "registered": hasattr(bpy.types.Scene, "flowreel")}
+kw = dict(fps=8, seconds=2.0, hold_start=0.5, hold_end=0.5, easing="EASE_IN_OUT", camera="ORBIT")
+r = bpy.ops.import_scene.flowreel(filepath=args["traj"], resolution_x=320, resolution_y=180, **kw)
+out["result"] = sorted(r)
+opts = SceneOptions(resolution=(320, 180), **kw)
+pos = np.load(args["traj"])["positions"]
+obj = bpy.data.objects["Flowreel Points"]
+scene = bpy.context.scene
+err, outside = 0.0, 0
+for f in range(scene.frame_start, scene.frame_end + 1):
+    scene.frame_set(f)
+    got = compat.evaluated_point_positions(obj)
+    k = timing.flow_time(f, opts) * (len(pos) - 1)
+    j = min(int(k), len(pos) - 2)
+    exp = (1 - (k - j)) * pos[j] + (k - j) * pos[j + 1]
+    err = max(err, float(np.abs(got[:, :2] - exp).max()))
+    for p in got:
+        v = world_to_camera_view(scene, scene.camera, obj.matrix_world @ __import__("mathutils").Vector(p))
+        outside += not (0 <= v.x <= 1 and 0 <= v.y <= 1 and v.z > 0)
+out["max_err"], out["outside"], out["frames"] = err, outside, scene.frame_end
+n_objects = len(bpy.data.objects)
+try:
+    bpy.ops.import_scene.flowreel(filepath=args["bad"])
+    out["bad"] = "no error"
+except RuntimeError as e:
+    out["bad"] = str(e)
+out["unchanged"] = len(bpy.data.objects) == n_objects
+bpy.ops.preferences.addon_disable(module="flowreel")
+out["unregistered"] = not hasattr(bpy.types.Scene, "flowreel")
+print("FLOWREEL_RESULT " + json.dumps(out))
+"""
+
+
+@pytest.mark.blender_bin
+def test_zip_installs_and_imports_in_blender_binary(blender_exe, tmp_path):
+    sys.path.insert(0, os.path.join(REPO, "scripts"))
+    try:
+        import build_addon
+    finally:
+        sys.path.pop(0)
+    zip_path = build_addon.build(tmp_path / "dist")
+    rng = np.random.default_rng(1)
+    T, N = 7, 40
+    z, x = rng.normal(size=(N, 2)), rng.uniform(-3, 3, size=(N, 2))
+    ts = np.linspace(0, 1, T, dtype=np.float32)
+    pos = ((1 - ts)[:, None, None] * z + ts[:, None, None] * x + 0.3 * np.sin(np.pi * ts)[:, None, None])
+    trajformat.write(tmp_path / "t.npz", Trajectory(pos.astype(np.float32), ts, {"extent": [-4, 4, -4, 4]}))
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    args = json.dumps({"zip": str(zip_path), "traj": str(tmp_path / "t.npz"), "bad": str(tmp_path / "bad.npz")})
+    env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "user_scripts"),
+               BLENDER_USER_CONFIG=str(tmp_path / "user_config"))
+    proc = subprocess.run([blender_exe, "-b", "--factory-startup", "--python-expr", SCRIPT, "--", args],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("FLOWREEL_RESULT ")]
+    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = json.loads(lines[-1].split(" ", 1)[1])
+    assert out["registered"] and out["result"] == ["FINISHED"]
+    assert out["max_err"] < 2e-5 and out["outside"] == 0 and out["frames"] == 1 + 4 + 16 + 4
+    assert "bad.npz" in out["bad"] and "not a readable" in out["bad"] and out["unchanged"]
+    assert out["unregistered"]

@@ -1,0 +1,235 @@
+"""The headless render script addon/render.py: frames, resume, farm ranges, encoding, bad input.
+
+Most tests call `addon.render.main` in this process with the bpy module (the scene it built stays
+loaded, so its camera can project the file's points); one renders with Debian's `blender -b`.
+Sizes are tiny (64x40, 4 samples, 6 particles) to keep the whole file well under a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+from test_addon_render_util import (
+    END,
+    FILM_ARGS,
+    FILM_FRAMES,
+    RADIUS,
+    REPO,
+    START,
+    check_points_drawn,
+    project,
+    read_png,
+    write_tiny_traj,
+)
+
+from addon import render
+
+
+@pytest.fixture
+def traj(tmp_path):
+    return write_tiny_traj(tmp_path / "tiny.npz")
+
+
+def _frames(folder) -> list[str]:
+    return sorted(p for p in os.listdir(folder) if p.endswith(".png"))
+
+
+def _probe(ffmpeg_exe: str, video) -> dict:
+    ffprobe = os.path.join(os.path.dirname(ffmpeg_exe), "ffprobe")
+    if not os.path.exists(ffprobe):
+        ffprobe = "ffprobe"
+    out = subprocess.run([ffprobe, "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                          "stream=codec_name,pix_fmt,width,height,nb_read_frames", "-of", "json", str(video)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["streams"][0]
+
+
+# --- what the frames show -------------------------------------------------------------------------
+@pytest.mark.parametrize("engine", ["cycles", "workbench", "eevee"])
+def test_engine_draws_points_where_they_project(bpy, traj, tmp_path, engine):
+    """First frame = the noise at rest, last = the image at rest: both must show exactly the file's points."""
+    from addon import compat
+
+    if engine == "eevee" and compat.VERSION < (4, 2, 0):
+        pytest.skip("EEVEE Legacy cannot draw point clouds (render.py refuses it, tested below)")
+    frames = tmp_path / "frames"
+    rc = render.main([str(traj), "--engine", engine, "--no-video", "--frames-dir", str(frames),
+                      "--frames", f"1-{FILM_FRAMES}", *FILM_ARGS])
+    assert rc == 0
+    assert _frames(frames) == [f"frame_{f:04d}.png" for f in range(1, FILM_FRAMES + 1)]
+    scene = bpy.context.scene
+    for frame, xy in ((1, START), (FILM_FRAMES, END)):
+        centres, radii = project(scene, xy, RADIUS)
+        img = read_png(frames / f"frame_{frame:04d}.png")
+        assert img.shape == (40, 64, 3)
+        # Glow spreads light a little beyond each sphere; Workbench has no compositor pass.
+        check_points_drawn(img, centres, radii, margin=2.5 if engine == "workbench" else 6.0)
+
+
+def test_blender_binary_renders_frames_and_playable_mp4(blender_exe, ffmpeg_exe, traj, tmp_path):
+    """Debian's `blender -b` (3.4, no ffmpeg-python inside) renders and encodes through another Python."""
+    out = tmp_path / "film.mp4"
+    r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python", str(REPO / "addon" / "render.py"), "--",
+                        str(traj), "-o", str(out), "--gif", *FILM_ARGS], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    progress = [ln for ln in r.stdout.splitlines() if ln.startswith("flowreel-render: frame ")]
+    assert len(progress) == FILM_FRAMES and all("ETA" in ln for ln in progress)
+    assert len(_frames(tmp_path / "film_frames")) == FILM_FRAMES
+    info = _probe(ffmpeg_exe, out)
+    assert (info["codec_name"], info["pix_fmt"], info["width"], info["height"]) == ("h264", "yuv420p", 64, 40)
+    assert int(info["nb_read_frames"]) == FILM_FRAMES
+    assert (tmp_path / "film.gif").stat().st_size > 0
+
+
+def test_python_module_entry_point(traj, tmp_path):
+    """`python -m addon.render` works as a command (separate process, the bpy module)."""
+    pytest.importorskip("bpy")
+    r = subprocess.run([sys.executable, "-m", "addon.render", str(traj), "-o", str(tmp_path / "f.mp4"),
+                        "--frames", "4-4", *FILM_ARGS], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert _frames(tmp_path / "f_frames") == ["frame_0004.png"]
+    assert not (tmp_path / "f.mp4").exists()  # not every frame exists yet: no encode
+
+
+# --- resume and render-farm ranges ----------------------------------------------------------------
+def test_resume_skips_finished_frames_and_redoes_missing_or_broken(bpy, traj, tmp_path, ffmpeg_exe):
+    out = tmp_path / "film.mp4"
+    args = [str(traj), "-o", str(out), *FILM_ARGS]
+    assert render.main(args) == 0
+    frames = tmp_path / "film_frames"
+    paths = [frames / f"frame_{f:04d}.png" for f in range(1, FILM_FRAMES + 1)]
+    old = {p: p.stat().st_mtime_ns for p in paths}
+    paths[1].unlink()  # missing
+    paths[2].write_bytes(paths[2].read_bytes()[:100])  # truncated (e.g. killed mid-write by another tool)
+    broken_mtime = paths[2].stat().st_mtime_ns
+    out.unlink()
+    assert render.main(args) == 0
+    assert paths[0].stat().st_mtime_ns == old[paths[0]] and paths[3].stat().st_mtime_ns == old[paths[3]]
+    assert paths[1].exists() and read_png(paths[1]).shape == (40, 64, 3)
+    assert paths[2].stat().st_mtime_ns != broken_mtime and read_png(paths[2]).shape == (40, 64, 3)
+    assert not list(frames.glob(".*partial*"))
+    assert int(_probe(ffmpeg_exe, out)["nb_read_frames"]) == FILM_FRAMES
+
+
+def test_frame_ranges_split_the_film_and_encode_when_complete(bpy, traj, tmp_path, ffmpeg_exe, capsys):
+    out = tmp_path / "film.mp4"
+    base = [str(traj), "-o", str(out), *FILM_ARGS]
+    assert render.main([*base, "--frames", "2-3"]) == 0
+    assert _frames(tmp_path / "film_frames") == ["frame_0002.png", "frame_0003.png"]
+    assert not out.exists()
+    assert "not encoding" in capsys.readouterr().out
+    assert render.main([*base, "--frames", "1-1"]) == 0
+    assert not out.exists()
+    assert render.main([*base, "--frames", "4-5"]) == 0  # the last part completes the film
+    assert len(_frames(tmp_path / "film_frames")) == FILM_FRAMES
+    assert int(_probe(ffmpeg_exe, out)["nb_read_frames"]) == FILM_FRAMES
+
+
+def test_no_encoder_keeps_frames_and_fails(bpy, traj, tmp_path, monkeypatch, capsys):
+    """Blender's own Python without ffmpeg-python and no other Python that has it: frames + exit 1."""
+    monkeypatch.setattr(render, "_encoder_available", lambda: False)
+    monkeypatch.setattr(render, "_python_with_ffmpeg", lambda: None)
+    rc = render.main([str(traj), "-o", str(tmp_path / "film.mp4"), *FILM_ARGS])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1
+    assert err[-1].startswith("flowreel-render: error: cannot encode film.mp4")
+    assert len(_frames(tmp_path / "film_frames")) == FILM_FRAMES
+
+
+def test_save_blend_renders_without_the_addon(bpy, traj, tmp_path):
+    blend = tmp_path / "scene" / "film.blend"
+    assert render.main([str(traj), "--no-video", "--frames", "1-1", "--save-blend", str(blend),
+                        "--frames-dir", str(tmp_path / "fr"), *FILM_ARGS]) == 0
+    assert blend.exists()
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    obj = bpy.data.objects["Flowreel Points"]
+    assert bpy.context.scene.frame_end == FILM_FRAMES and obj.modifiers[0].type == "MESH_CACHE"
+
+
+# --- bad input: one line, non-zero exit -----------------------------------------------------------
+def _nan_traj(path):
+    t = np.linspace(0, 1, 3, dtype=np.float32)
+    pos = np.repeat(END[None], 3, axis=0).copy()
+    pos[1, 2, 0] = np.nan
+    np.savez(path, positions=pos, times=t, meta=np.array(json.dumps({"format": "flowreel.traj/1",
+                                                                      "extent": [-3, 3, -2, 2]})))
+    return path
+
+
+def _corrupt(path):
+    path.write_bytes(b"PK\x03\x04 this is not really a zip file")
+    return path
+
+
+def _empty_zip(path):
+    with zipfile.ZipFile(path, "w"):
+        pass
+    return path
+
+
+BAD = {
+    "missing file": (lambda d, t: [str(d / "nope.npz")], "no such file"),
+    "corrupt file": (lambda d, t: [str(_corrupt(d / "bad.npz"))], "not a readable"),
+    "empty archive": (lambda d, t: [str(_empty_zip(d / "empty.npz"))], "missing positions"),
+    "NaN positions": (lambda d, t: [str(_nan_traj(d / "nan.npz"))], "NaN"),
+    "unknown look": (lambda d, t: [str(t), "--look", "sparkle"], "choose one of glow, ink, neon"),
+    "unknown engine": (lambda d, t: [str(t), "--engine", "povray"], "cycles, eevee, workbench"),
+    "bad resolution": (lambda d, t: [str(t), "--resolution", "640by480"], "1920x1080"),
+    "tiny resolution": (lambda d, t: [str(t), "--resolution", "8x8"], "between 16 and 16384"),
+    "frames outside film": (lambda d, t: [str(t), "--frames", "3-99"], "outside the film's frames 1-5"),
+    "reversed frames": (lambda d, t: [str(t), "--frames", "4-2"], "A <= B"),
+    "zero samples": (lambda d, t: [str(t), "--samples", "0"], "samples must be >= 1"),
+    "bad output type": (lambda d, t: [str(t), "-o", str(d / "film.avi")], "use a .mp4 or .gif"),
+    "negative seconds": (lambda d, t: [str(t), "--seconds", "-1"], "seconds must be > 0"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_one_line_and_nonzero_exit(bpy, traj, tmp_path, capsys, case):
+    make, expected = BAD[case]
+    argv = make(tmp_path, traj)
+    rc = render.main([*argv, *_defaults_not_in(argv)])
+    captured = capsys.readouterr()
+    lines = [ln for ln in captured.err.splitlines() if ln.strip()]
+    assert rc != 0
+    assert len(lines) == 1 and lines[0].startswith("flowreel-render: error: "), captured.err
+    assert expected in lines[0]
+    assert "Traceback" not in captured.err + captured.out
+    assert not list(tmp_path.rglob("*.png"))
+
+
+def _defaults_not_in(argv: list[str]) -> list[str]:
+    """FILM_ARGS minus the options the bad-input case sets itself."""
+    out, i = [], 0
+    while i < len(FILM_ARGS):
+        if FILM_ARGS[i] not in argv:
+            out += FILM_ARGS[i : i + 2]
+        i += 2
+    return out
+
+
+def test_blender_binary_bad_input_exits_nonzero(blender_exe, tmp_path):
+    """Blender -b exits 0 after a Python exception unless the script says otherwise: ours does."""
+    r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python", str(REPO / "addon" / "render.py"), "--",
+                        str(tmp_path / "nope.npz")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    err = [ln for ln in r.stderr.splitlines() if ln.startswith("flowreel-render")]
+    assert err == ["flowreel-render: error: nope.npz: no such file"]
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_blender_3x_refuses_eevee(blender_exe, traj):
+    r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python-expr",
+                        "import bpy; print('VERSION', *bpy.app.version)"], capture_output=True, text=True, timeout=60)
+    if tuple(int(v) for v in r.stdout.split("VERSION")[1].split()[:2]) >= (4, 2):
+        pytest.skip("this Blender's EEVEE draws point clouds")
+    r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python", str(REPO / "addon" / "render.py"), "--",
+                        str(traj), "--engine", "eevee"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert "cannot draw point clouds" in r.stderr

@@ -1,0 +1,501 @@
+"""Fit the vector field to an image density: flow matching (default) or FFJORD maximum likelihood.
+
+- ``fm``: conditional flow matching on the straight path x_t = (1 - t) x0 + t x1 (+ sigma noise), target
+  velocity x1 - x0, with minibatch optimal-transport coupling: each block of noise/image pairs is re-paired
+  by an exact assignment (scipy's linear_sum_assignment) so that paths cross less. Straighter paths make
+  the adaptive solver take fewer steps at export and the film's motion calmer. Simulation-free: one
+  network pass per step.
+- ``ffjord``: maximum likelihood through the instantaneous change of variables, exact divergence (two
+  autograd passes in 2-D), backpropagated through a torchdiffeq dopri5 solve: the seed's method, kept as
+  a faithful reference and for likelihood work. Much slower per step.
+
+Both learn v(t, x) with t=0 the standard normal and t=1 the image, so export and eval do not care which
+was used. All randomness of training (data, noise, times) comes from ONE numpy generator seeded by
+``seed`` (torch's generator only initialises the weights), so a seed gives the same checkpoint on CPU,
+and a resumed run continues the exact random stream of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from trainer.density import ImageDensity
+from trainer.model import VectorField
+
+CHECKPOINT = "checkpoint.pt"
+CKPT_FORMAT = "flowreel.ckpt/1"
+METHODS = ("fm", "ffjord")
+
+# Per-method defaults for fields left as None. FM's step count is sized so that a default fit (training +
+# the 100k-sample metric) takes about 100 s on the project's 2-core CPU (bench/results/trainer.md).
+DEFAULTS = {
+    "fm": {"steps": 3000, "batch_size": 512, "lr": 2e-3},
+    "ffjord": {"steps": 300, "batch_size": 512, "lr": 2e-3},
+}
+
+
+class FitInterrupted(Exception):
+    """Training was interrupted (Ctrl-C) after a resumable checkpoint was saved at ``step``."""
+
+    def __init__(self, step: int, run_dir: Path | None = None) -> None:
+        self.step = step
+        self.run_dir = run_dir
+        where = f" in {run_dir}" if run_dir else ""
+        super().__init__(f"interrupted at step {step}; checkpoint saved{where} (resume to continue)")
+
+
+class DeviceError(ValueError):
+    """The requested device does not exist on this machine (one-line message)."""
+
+
+@dataclass
+class FitConfig:
+    method: str = "fm"  # "fm" (flow matching + minibatch OT) or "ffjord" (maximum likelihood)
+    steps: int | None = None  # None = the method's default (DEFAULTS)
+    batch_size: int | None = None
+    lr: float | None = None
+    seed: int = 0
+    device: str = "auto"
+    # model
+    hidden: int = 128
+    depth: int = 3
+    n_fourier: int = 64
+    fourier_scale: float = 1.0  # std of the Fourier frequencies, cycles per world unit
+    time_features: int = 8
+    # optimisation
+    ema: float = 0.999  # exponential moving average of weights; the EMA model is what gets saved for use
+    warmup: float = 0.02  # fraction of steps with linear lr warm-up; then cosine decay to lr * final_lr
+    final_lr: float = 0.05
+    # flow matching
+    sigma: float = 0.0  # std of Gaussian noise around the straight path
+    ot: bool = True  # minibatch optimal-transport coupling
+    ot_block: int = 128  # exact assignment on blocks of this size (cost grows ~ block^3)
+    # ffjord
+    ffjord_tol: float = 1e-3  # rtol = atol of the training solve
+    # bookkeeping
+    max_seconds: float | None = None  # stop training early after this many seconds (the schedule is not rescaled)
+    checkpoint_every: float = 30.0  # seconds between periodic checkpoints
+    eval_samples: int = 100_000
+    eval_tol: float = 1e-5  # rtol = atol for the metric's solve
+
+    def resolved(self) -> FitConfig:
+        """A copy with method defaults filled in, validated (ValueError with a one-line message)."""
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
+        d = DEFAULTS[self.method]
+        c = dataclasses.replace(
+            self,
+            steps=d["steps"] if self.steps is None else int(self.steps),
+            batch_size=d["batch_size"] if self.batch_size is None else int(self.batch_size),
+            lr=d["lr"] if self.lr is None else float(self.lr),
+        )
+        checks = [
+            (c.steps >= 1, f"steps must be >= 1, got {c.steps}"),
+            (c.batch_size >= 2, f"batch_size must be >= 2, got {c.batch_size}"),
+            (math.isfinite(c.lr) and c.lr > 0, f"lr must be > 0, got {c.lr}"),
+            (c.hidden >= 1 and c.depth >= 1, "hidden and depth must be >= 1"),
+            (c.n_fourier >= 0 and c.time_features >= 0, "n_fourier and time_features must be >= 0"),
+            (c.fourier_scale > 0, f"fourier_scale must be > 0, got {c.fourier_scale}"),
+            (0.0 <= c.ema < 1.0, f"ema must be in [0, 1), got {c.ema}"),
+            (0.0 <= c.warmup < 1.0 and 0.0 < c.final_lr <= 1.0, "warmup must be in [0, 1), final_lr in (0, 1]"),
+            (c.sigma >= 0, f"sigma must be >= 0, got {c.sigma}"),
+            (c.ot_block >= 2, f"ot_block must be >= 2, got {c.ot_block}"),
+            (c.ffjord_tol > 0 and c.eval_tol > 0, "solver tolerances must be > 0"),
+            (c.max_seconds is None or c.max_seconds > 0, f"max_seconds must be > 0, got {c.max_seconds}"),
+            (c.eval_samples >= 1, f"eval_samples must be >= 1, got {c.eval_samples}"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)
+        return c
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> FitConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def build_model(self) -> VectorField:
+        return VectorField(
+            hidden=self.hidden,
+            depth=self.depth,
+            n_fourier=self.n_fourier,
+            fourier_scale=self.fourier_scale,
+            time_features=self.time_features,
+            feature_seed=self.seed,
+        )
+
+
+@dataclass
+class Run:
+    """A fitted run loaded from its directory: the EMA model in eval mode, its config, density, metrics."""
+
+    model: VectorField
+    config: FitConfig
+    density: ImageDensity
+    metrics: dict
+    run_dir: Path
+
+
+# ---- devices ---------------------------------------------------------------------------------
+def resolve_device(name: str) -> torch.device:
+    """'auto' = cuda, then mps, then cpu; an explicit device must exist (DeviceError otherwise)."""
+    name = (name or "auto").strip().lower()
+    mps = getattr(torch.backends, "mps", None)
+    mps_ok = bool(mps is not None and mps.is_available())
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if mps_ok else torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise DeviceError(f"unknown device {name!r} (use auto, cpu, cuda, cuda:N or mps)") from None
+    if dev.type == "cpu":
+        return dev
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "this torch build has no CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+            raise DeviceError(f"device {name!r} requested but CUDA is not available ({why}); use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+        return dev
+    if dev.type == "mps":
+        if not mps_ok:
+            raise DeviceError(f"device {name!r} requested but MPS is not available on this machine; use --device cpu")
+        return dev
+    raise DeviceError(f"unsupported device {name!r} (use auto, cpu, cuda, cuda:N or mps)")
+
+
+# ---- small helpers ---------------------------------------------------------------------------
+def _atomic_write_bytes(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _write_json(path: Path, data: dict) -> None:
+    _atomic_write_bytes(path, lambda f: f.write((json.dumps(data, indent=2) + "\n").encode()))
+
+
+def _lr_at(step: int, c: FitConfig) -> float:
+    """Linear warm-up, then cosine decay from lr to lr * final_lr (a measured win over constant lr)."""
+    warm = max(1, int(c.warmup * c.steps))
+    if step < warm:
+        return c.lr * (step + 1) / warm
+    p = (step - warm) / max(1, c.steps - warm)
+    return c.lr * (c.final_lr + (1 - c.final_lr) * 0.5 * (1 + math.cos(math.pi * min(p, 1.0))))
+
+
+def ot_pair(x0: np.ndarray, x1: np.ndarray, block: int) -> np.ndarray:
+    """Reorder x1 so that (x0[i], x1[i]) is an exact squared-distance optimal assignment within each block."""
+    from scipy.optimize import linear_sum_assignment
+
+    out = x1.copy()
+    for s in range(0, len(x0), block):
+        a, b = x0[s:s + block], x1[s:s + block]
+        cost = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+        _, cols = linear_sum_assignment(cost)
+        out[s:s + block] = b[cols]
+    return out
+
+
+class _SigintFlag:
+    """While active (main thread only), the first Ctrl-C sets a flag so training stops at a step boundary
+    with a consistent state; a second Ctrl-C interrupts immediately."""
+
+    def __init__(self) -> None:
+        self.hit = False
+        self._old = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.getsignal(signal.SIGINT)
+
+            def handler(signum, frame):
+                if self.hit:
+                    raise KeyboardInterrupt
+                self.hit = True
+
+            signal.signal(signal.SIGINT, handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
+# ---- the two training objectives -----------------------------------------------------------
+def _fm_loss(model, density, c: FitConfig, rng: np.random.Generator, device) -> torch.Tensor:
+    x1 = density.sample(c.batch_size, rng)
+    x0 = rng.standard_normal(x1.shape).astype(np.float32)
+    if c.ot:
+        x1 = ot_pair(x0, x1, c.ot_block)
+    t = rng.random(len(x1)).astype(np.float32)
+    eps = rng.standard_normal(x1.shape).astype(np.float32) if c.sigma > 0 else None
+    x0_t, x1_t, t_t = (torch.from_numpy(a).to(device) for a in (x0, x1, t))
+    xt = (1 - t_t[:, None]) * x0_t + t_t[:, None] * x1_t
+    if eps is not None:
+        xt = xt + c.sigma * torch.from_numpy(eps).to(device)
+    v = model(t_t, xt)
+    return ((v - (x1_t - x0_t)) ** 2).sum(1).mean()
+
+
+def _ffjord_loss(model, density, c: FitConfig, rng: np.random.Generator, device) -> torch.Tensor:
+    from torchdiffeq import odeint
+
+    from trainer.flow import divergence, standard_normal_logpdf
+
+    x = torch.from_numpy(density.sample(c.batch_size, rng)).to(device)
+
+    def func(t, state):
+        v, div = divergence(model, t, state[0], create_graph=True)
+        return v, div
+
+    times = torch.tensor([1.0, 0.0], device=device)
+    zs, acc = odeint(func, (x, torch.zeros(len(x), device=device)), times, rtol=c.ffjord_tol, atol=c.ffjord_tol)
+    return -(standard_normal_logpdf(zs[-1]) + acc[-1]).mean()
+
+
+# ---- checkpoints -----------------------------------------------------------------------------
+def _save_checkpoint(run_dir: Path, state: dict) -> None:
+    _atomic_write_bytes(run_dir / CHECKPOINT, lambda f: torch.save(state, f))
+
+
+def _load_checkpoint(path: Path, device) -> dict:
+    try:
+        ck = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no checkpoint to resume from") from None
+    except Exception as e:  # corrupt or foreign file: one line, no traceback in the CLI
+        raise ValueError(f"{path}: not a Flowreel checkpoint ({type(e).__name__})") from None
+    if not isinstance(ck, dict) or ck.get("format") != CKPT_FORMAT:
+        raise ValueError(f"{path}: not a Flowreel checkpoint")
+    return ck
+
+
+# ---- preview ---------------------------------------------------------------------------------
+def _preview_png(path: Path, samples: np.ndarray, density: ImageDensity, size: int = 256) -> None:
+    """Histogram of the flow's t=1 samples (left) next to the target density (right), ink dark on white."""
+    from PIL import Image
+
+    from trainer.metrics import density_histogram, sample_histogram
+
+    h, w = density.shape
+    bins = max(8, min(size, max(h, w)))
+    left, _ = sample_histogram(samples, density, bins)
+    right = density_histogram(density, bins)
+
+    def to_img(a: np.ndarray) -> np.ndarray:
+        scale = np.quantile(right[right > 0], 0.99) if (right > 0).any() else 1.0
+        return (255 * (1 - np.clip(a / scale, 0, 1))).astype(np.uint8)
+
+    gap = np.full((bins, 4), 128, np.uint8)
+    img = Image.fromarray(np.concatenate([to_img(left), gap, to_img(right)], axis=1), mode="L")
+    _atomic_write_bytes(path, lambda f: img.save(f, format="PNG"))
+
+
+# ---- fit -------------------------------------------------------------------------------------
+def _evaluate(model, density: ImageDensity, c: FitConfig, device) -> tuple[float, np.ndarray]:
+    from trainer.flow import integrate
+    from trainer.metrics import excess_tv
+
+    rng = np.random.default_rng([c.seed, 1])  # independent of the training stream
+    z0 = torch.from_numpy(rng.standard_normal((c.eval_samples, 2)).astype(np.float32)).to(device)
+    times = torch.tensor([0.0, 1.0], device=device)
+    pos, _ = integrate(model, z0, times, rtol=c.eval_tol, atol=c.eval_tol)
+    return float(excess_tv(pos[-1], density, rng)), pos[-1]
+
+
+def fit(
+    density: ImageDensity,
+    config: FitConfig,
+    run_dir: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    on_step=None,
+) -> dict:
+    """Train, then write run_dir/{checkpoint.pt, config.json, metrics.json, preview.png, density.npz}.
+
+    Returns the metrics dict (steps, seconds, train_seconds, excess_tv, method, device, torch, ...).
+    resume=True continues from run_dir/checkpoint.pt with the config saved there (same total steps).
+    Ctrl-C saves a checkpoint and raises FitInterrupted. `on_step(step, loss)` is called after each
+    completed step (tests, GUIs).
+    """
+    run_dir = Path(run_dir)
+    t_call = time.perf_counter()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ck = None
+    if resume:
+        cfg_path = run_dir / "config.json"
+        if not cfg_path.exists():
+            raise FileNotFoundError(f"{cfg_path}: no saved config to resume from")
+        c = FitConfig.from_json(json.loads(cfg_path.read_text())).resolved()
+        device = resolve_device(config.device if config.device != "auto" else c.device)
+        ck = _load_checkpoint(run_dir / CHECKPOINT, device)
+    else:
+        c = config.resolved()
+        device = resolve_device(c.device)
+    torch.manual_seed(c.seed)
+    model = c.build_model().to(device)
+    ema_model = c.build_model().to(device)
+    ema_model.load_state_dict(model.state_dict())
+    ema_model.requires_grad_(False)
+    opt = torch.optim.Adam(model.parameters(), lr=c.lr)
+    rng = np.random.default_rng(c.seed)
+    step, train_seconds, losses = 0, 0.0, []
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        ema_model.load_state_dict(ck["ema"])
+        opt.load_state_dict(ck["optimizer"])
+        rng.bit_generator.state = ck["rng"]
+        torch.set_rng_state(ck["torch_rng"].cpu())
+        step, train_seconds, losses = int(ck["step"]), float(ck["train_seconds"]), list(ck.get("losses", []))
+    else:
+        _write_json(run_dir / "config.json", c.to_json())
+        density.save(run_dir / "density.npz")
+    loss_fn = _fm_loss if c.method == "fm" else _ffjord_loss
+
+    def state(complete: bool) -> dict:
+        return {
+            "format": CKPT_FORMAT,
+            "step": step,
+            "complete": complete,
+            "model": model.state_dict(),
+            "ema": ema_model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "rng": rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "train_seconds": train_seconds,
+            "losses": losses,
+            "config": c.to_json(),
+        }
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=c.steps, initial=step, desc=f"fit {c.method}", unit="step", disable=not progress,
+               dynamic_ncols=True, leave=False)
+    params = list(model.parameters())
+    ema_params = list(ema_model.parameters())
+    t_last_ck = time.perf_counter()
+    running = None
+    stopped_early = False
+    with _SigintFlag() as sigint:
+        try:
+            t_seg = time.perf_counter()
+            while step < c.steps:
+                if sigint.hit:
+                    raise KeyboardInterrupt
+                if c.max_seconds is not None and train_seconds + time.perf_counter() - t_seg >= c.max_seconds:
+                    stopped_early = True
+                    break
+                rng_before = rng.bit_generator.state
+                try:
+                    for g in opt.param_groups:
+                        g["lr"] = _lr_at(step, c)
+                    loss = loss_fn(model, density, c, rng, device)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                except KeyboardInterrupt:
+                    rng.bit_generator.state = rng_before  # the step never happened
+                    raise
+                # commit: nothing below draws randomness, and SIGINT only sets a flag here
+                opt.step()
+                decay = min(c.ema, (1 + step) / (10 + step))
+                with torch.no_grad():
+                    torch._foreach_mul_(ema_params, decay)
+                    torch._foreach_add_(ema_params, params, alpha=1 - decay)
+                step += 1
+                lv = float(loss.detach())
+                losses.append(lv)
+                running = lv if running is None else 0.98 * running + 0.02 * lv
+                bar.update(1)
+                if step % 10 == 0:
+                    bar.set_postfix(loss=f"{running:.4g}")
+                if on_step is not None:
+                    on_step(step, lv)
+                if time.perf_counter() - t_last_ck >= c.checkpoint_every:
+                    train_seconds += time.perf_counter() - t_seg
+                    t_seg = time.perf_counter()
+                    _save_checkpoint(run_dir, state(False))
+                    t_last_ck = time.perf_counter()
+            train_seconds += time.perf_counter() - t_seg
+        except KeyboardInterrupt:
+            train_seconds += time.perf_counter() - t_seg
+            bar.close()
+            _save_checkpoint(run_dir, state(False))
+            raise FitInterrupted(step, run_dir) from None
+        finally:
+            bar.close()
+    _save_checkpoint(run_dir, state(True))
+    t_eval = time.perf_counter()
+    etv, samples = _evaluate(ema_model, density, c, device)
+    eval_seconds = time.perf_counter() - t_eval
+    _preview_png(run_dir / "preview.png", samples, density)
+    metrics = {
+        "method": c.method,
+        "steps": step,
+        "stopped_early": stopped_early,
+        "seconds": round(train_seconds + eval_seconds, 3),
+        "train_seconds": round(train_seconds, 3),
+        "eval_seconds": round(eval_seconds, 3),
+        "call_seconds": round(time.perf_counter() - t_call, 3),
+        "excess_tv": round(etv, 5),
+        "eval_samples": c.eval_samples,
+        "final_loss": round(float(np.mean(losses[-50:])), 6) if losses else None,
+        "device": str(device),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+    _write_json(run_dir / "metrics.json", metrics)
+    return metrics
+
+
+def load_run(run_dir: Path, device: str = "cpu") -> Run:
+    """Load a fitted run directory; the model carries the EMA weights and is in eval mode."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir}: no such run directory")
+    for name in ("config.json", CHECKPOINT, "density.npz"):
+        if not (run_dir / name).exists():
+            raise FileNotFoundError(f"{run_dir}: not a fitted run (missing {name})")
+    try:
+        c = FitConfig.from_json(json.loads((run_dir / "config.json").read_text())).resolved()
+    except (json.JSONDecodeError, TypeError) as e:
+        raise ValueError(f"{run_dir / 'config.json'}: unreadable config ({type(e).__name__})") from None
+    dev = resolve_device(device)
+    ck = _load_checkpoint(run_dir / CHECKPOINT, dev)
+    model = c.build_model().to(dev)
+    model.load_state_dict(ck["ema"])
+    model.eval()
+    model.requires_grad_(False)
+    metrics: dict[str, Any] = {}
+    if (run_dir / "metrics.json").exists():
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics.setdefault("steps", int(ck["step"]))
+    metrics.setdefault("method", c.method)
+    return Run(model=model, config=c, density=ImageDensity.load_saved(run_dir / "density.npz"), metrics=metrics,
+               run_dir=run_dir)

@@ -1,0 +1,65 @@
+"""Start the add-on's headless render script (`addon/render.py`) in a child process.
+
+The child is either this Python with the `bpy` module (`python -m addon.render`) or a Blender
+executable (`blender -b --python addon/render.py --`). A child process rather than an in-process
+`import bpy`: bpy and torch each bring their own threading runtimes, and a child keeps Ctrl-C,
+crashes and memory of the render apart from the trainer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import addon
+
+RENDER_SCRIPT = Path(addon.__file__).resolve().parent / "render.py"
+
+
+class LaunchError(RuntimeError):
+    """No way to run Blender was found, or the render failed; the message is one line."""
+
+
+def render_command(args: list[str], blender: str | None = None) -> list[str]:
+    """The command line that renders with `args`: an explicit Blender, else the bpy module, else PATH."""
+    exe = blender or (None if importlib.util.find_spec("bpy") else shutil.which("blender"))
+    if blender and not (os.path.isfile(blender) or shutil.which(blender)):
+        raise LaunchError(f"--blender {blender}: no such executable")
+    if exe is None:
+        if importlib.util.find_spec("bpy") is None:
+            raise LaunchError(
+                "no Blender found: `pip install 'flowreel[blender]'` (bpy, Python 3.11) "
+                "or install Blender and put `blender` on PATH (or pass --blender PATH)"
+            )
+        return [sys.executable, "-m", "addon.render", *args]
+    return [exe, "-b", "--factory-startup", "--python-exit-code", "3", "--python", str(RENDER_SCRIPT), "--", *args]
+
+
+def run_render(args: list[str], blender: str | None = None) -> int:
+    """Run the render script, streaming its progress lines; returns its exit code.
+
+    On Ctrl-C the child gets SIGINT too (finishing nothing half-written, frames on disk stay for a
+    resume) and KeyboardInterrupt is re-raised once it has exited.
+    """
+    cmd = render_command(args, blender)
+    env = dict(os.environ)
+    # The child must import the `addon` package even when flowreel is not pip-installed.
+    root = str(RENDER_SCRIPT.parent.parent)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        raise

@@ -1,0 +1,157 @@
+"""`trainer movie`: image in, film out. Fit (or reuse a matching run), export, render, encode.
+
+Reuse is by content: the run directory is named after the image's sha256 and the fit settings,
+so the same picture with the same settings never trains twice, and an interrupted fit resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import trajfile
+from .density import load_density
+from .export import export_trajectories
+from .fit import FitConfig, fit, load_run
+from .launch import LaunchError, run_render
+
+# What each quality buys. Draft: minutes on a 2-core laptop; final: the look at its best.
+QUALITY: dict[str, dict] = {
+    "draft": {"particles": 60_000, "resolution": (1280, 720), "engine": "cycles", "samples": 8, "motion_blur": False},
+    "final": {"particles": 200_000, "resolution": (1920, 1080), "engine": "cycles", "samples": 64, "motion_blur": True},
+}
+
+
+class MovieError(RuntimeError):
+    """A stage of the movie failed; the message is one line."""
+
+
+@dataclass
+class MovieSettings:
+    image: Path
+    output: Path
+    quality: str = "draft"
+    look: str = "glow"
+    seconds: float = 5.0
+    fps: int = 24
+    resolution: tuple[int, int] | None = None  # None = the quality's
+    easing: str = "EASE_IN_OUT"
+    camera: str = "STATIC"
+    gif: bool = False
+    particles: int | None = None  # None = the quality's
+    seed: int = 0
+    runs_root: Path = Path("runs")
+    blender: str | None = None
+    fit_config: FitConfig = field(default_factory=FitConfig)
+    density_options: dict = field(default_factory=lambda: {"invert": False, "threshold": None, "max_side": 512})
+
+
+@dataclass
+class MovieResult:
+    files: list[Path]
+    stage_seconds: dict[str, float]
+    excess_tv: float | None
+    reused_fit: bool
+
+
+def run_dir_for(image_sha256: str, stem: str, settings: MovieSettings) -> Path:
+    """The run directory of a fit: same image bytes + same settings -> same directory."""
+    key = json.dumps(
+        {"image": image_sha256, "density": settings.density_options, "fit": asdict(settings.fit_config)},
+        sort_keys=True,
+        default=str,
+    )
+    return settings.runs_root / f"{stem}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def _stage(n: int, name: str, detail: str) -> None:
+    print(f"[{n}/3] {name}: {detail}", flush=True)
+
+
+def make_movie(s: MovieSettings) -> MovieResult:
+    """Run every stage; returns what was written and how long each stage took."""
+    if s.quality not in QUALITY:
+        raise MovieError(f"--quality must be one of {', '.join(QUALITY)}, got {s.quality!r}")
+    q = QUALITY[s.quality]
+    particles = s.particles or q["particles"]
+    resolution = s.resolution or q["resolution"]
+    out = s.output.resolve()
+    if out.suffix.lower() not in (".mp4", ".mov", ".mkv"):
+        raise MovieError(f"{out.name}: the film must be .mp4 (add --gif for a GIF beside it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(out.parent, os.W_OK):
+        raise MovieError(f"{out.parent}: output folder is not writable")
+
+    times: dict[str, float] = {}
+    density = load_density(s.image, **s.density_options)
+    run_dir = run_dir_for(density.sha256, Path(s.image).stem, s)
+
+    t0 = time.perf_counter()
+    reused = (run_dir / "metrics.json").exists()
+    if reused:
+        _stage(1, "fit", f"reusing {run_dir} (same image and settings)")
+    else:
+        resume = (run_dir / "checkpoint.pt").exists()
+        _stage(1, "fit", f"{'resuming' if resume else 'training'} {s.fit_config.method} into {run_dir}")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        fit(density, s.fit_config, run_dir, resume=resume)
+    times["fit"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    n_frames = max(241, int(round(s.seconds * s.fps)) + 1)
+    traj_path = run_dir / f"traj-{particles}x{n_frames}-seed{s.seed}.npz"
+    if traj_path.exists():
+        _stage(2, "export", f"reusing {traj_path}")
+    else:
+        _stage(2, "export", f"{particles} particles x {n_frames} frames -> {traj_path}")
+        run = load_run(run_dir)
+        trajfile.write(traj_path, export_trajectories(run, particles, n_frames, seed=s.seed))
+    times["export"] = time.perf_counter() - t0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+
+    t0 = time.perf_counter()
+    args = [
+        str(traj_path),
+        "--output", str(out),
+        "--look", s.look,
+        "--engine", q["engine"],
+        "--samples", str(q["samples"]),
+        "--resolution", f"{resolution[0]}x{resolution[1]}",
+        "--fps", str(s.fps),
+        "--seconds", str(s.seconds),
+        "--easing", s.easing,
+        "--camera", s.camera,
+    ]  # fmt: skip
+    if q["motion_blur"]:
+        args.append("--motion-blur")
+    if s.gif:
+        args.append("--gif")
+    _stage(3, "render", f"{q['engine']} {resolution[0]}x{resolution[1]} -> {out}")
+    try:
+        code = run_render(args, s.blender)
+    except LaunchError as e:
+        raise MovieError(str(e)) from None
+    if code != 0:
+        raise MovieError(f"render failed (exit {code}); frames rendered so far are kept, run again to resume")
+    times["render"] = time.perf_counter() - t0
+
+    files = [out] + ([out.with_suffix(".gif")] if s.gif else [])
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise MovieError(f"render finished but did not write {', '.join(missing)}")
+    return MovieResult(files, times, metrics.get("excess_tv"), reused)
+
+
+def summary(result: MovieResult) -> str:
+    """The closing lines of `trainer movie`: files, sizes, stage times, fit quality."""
+    lines = ["done:"]
+    for f in result.files:
+        lines.append(f"  {f}  ({f.stat().st_size / 1e6:.2f} MB)")
+    lines.append("  " + ", ".join(f"{k} {v:.1f} s" for k, v in result.stage_seconds.items()))
+    if result.excess_tv is not None:
+        lines.append(f"  fit quality: excess TV {result.excess_tv:.3f} (0 = as good as sampling the picture)")
+    return "\n".join(lines)
