@@ -127,3 +127,8 @@ def evaluated_point_positions(obj: bpy.types.Object, depsgraph=None):
             attr.data.foreach_get("vector", out)
             return out.reshape(-1, 3)
     raise LookupError(f"{obj.name} does not evaluate to a point cloud")
+
+
+def file_handler_base():
+    """bpy.types.FileHandler (drag-and-drop import, 4.1+) or None in older Blender."""
+    return getattr(bpy.types, "FileHandler", None)

@@ -61,7 +61,9 @@ def _output(stream, out_path: str, fps: float, gif_width: int | None):
     if ext in (".mp4", ".mov", ".mkv"):
         stream = stream.filter("pad", "ceil(iw/2)*2", "ceil(ih/2)*2")  # yuv420p needs even sides
         return (
-            stream.output(tmp, vcodec="libx264", pix_fmt="yuv420p", crf=18, preset="medium", r=fps, movflags="+faststart"),
+            stream.output(
+                tmp, vcodec="libx264", pix_fmt="yuv420p", crf=18, preset="medium", r=fps, movflags="+faststart"
+            ),
             tmp,
         )
     raise EncodeError(f"{os.path.basename(out_path)}: unknown video type {ext!r} (use .mp4 or .gif)")

@@ -64,6 +64,9 @@ class Look:
     glare: Glare | None = None
     sun: float = 0.0  # strength of one sun light (0 = no lights)
     workbench_color: tuple[float, float, float] = (1.0, 1.0, 1.0)  # viewport / Workbench single colour
+    # Emission looks: display colours darker than this luminance (a black-on-white logo's own
+    # colour) fade to `workbench_color`, so no particle emits black and vanishes into the night.
+    lift_below: float = 0.0
 
 
 _COMMON = {
@@ -71,7 +74,6 @@ _COMMON = {
     "render.film_transparent": False,
     "render.filter_size": 1.5,
     "render.use_compositing": True,
-    "cycles.device": "CPU",
     "cycles.use_adaptive_sampling": True,
     "cycles.adaptive_threshold": 0.02,
     "cycles.transparent_max_bounces": 8,
@@ -91,8 +93,8 @@ LOOKS: dict[str, Look] = {
         description="glowing points on black, emission + bloom",
         background=(0.0, 0.0, 0.0),
         shader="EMISSION",
-        strength=1.3,
-        saturation=1.1,
+        strength=1.0,
+        saturation=1.25,
         value=1.0,
         settings={
             **_COMMON,
@@ -107,6 +109,7 @@ LOOKS: dict[str, Look] = {
         },
         glare=Glare(threshold=0.5, size_legacy=8, size=0.5, strength=0.8),
         workbench_color=(1.0, 0.85, 0.6),
+        lift_below=0.1,
     ),
     "ink": Look(
         name="ink",
@@ -147,8 +150,9 @@ LOOKS: dict[str, Look] = {
             "view_settings.view_transform": "Filmic",
             "view_settings.look": "High Contrast",
         },
-        glare=Glare(threshold=0.3, size_legacy=9, size=0.6, strength=1.0, saturation=1.3),
+        glare=Glare(threshold=0.4, size_legacy=9, size=0.5, strength=0.8, saturation=1.3),
         workbench_color=(0.3, 0.9, 1.0),
+        lift_below=0.1,
     ),
 }
 
@@ -205,10 +209,17 @@ def _socket(node, *names: str):
     raise KeyError(f"{node.bl_idname} has none of the inputs {names}")
 
 
+def _ensure_nodes(idb) -> None:
+    """Give a new material/world its node tree: 3.x-4.x need `use_nodes = True`; 5.0 always has one
+    (and deprecates the flag, so it is not touched there)."""
+    if idb.node_tree is None:
+        idb.use_nodes = True
+
+
 def build_material(look: Look) -> bpy.types.Material:
-    """Points material: Attribute(flowreel_display) -> Hue/Saturation -> Emission or Diffuse."""
+    """Points material: Attribute(flowreel_display) [-> lift dark colours] -> Hue/Saturation -> Emission or Diffuse."""
     mat = bpy.data.materials.new(_datablock_name(look.name))
-    mat.use_nodes = True
+    _ensure_nodes(mat)
     mat[TAG] = look.name
     mat.diffuse_color = (*look.workbench_color, 1.0)  # Workbench and the viewport's solid mode
     nt = mat.node_tree
@@ -226,19 +237,41 @@ def build_material(look: Look) -> bpy.types.Material:
     else:
         shader = nt.nodes.new("ShaderNodeBsdfDiffuse")
         nt.links.new(shader.outputs["BSDF"], out.inputs["Surface"])
-    nt.links.new(attr.outputs["Color"], hsv.inputs["Color"])
+    chain = [attr]
+    color = attr.outputs["Color"]
+    if look.lift_below > 0:
+        # factor = clamp(luminance / lift_below): 0 for black -> the look's colour, 1 -> the display colour.
+        bw = nt.nodes.new("ShaderNodeRGBToBW")
+        fac = nt.nodes.new("ShaderNodeMath")
+        fac.operation = "DIVIDE"
+        fac.use_clamp = True
+        fac.inputs[1].default_value = look.lift_below
+        mix = nt.nodes.new("ShaderNodeMix")  # 3.4+ (the old MixRGB node is legacy)
+        mix.data_type = "RGBA"
+        _by_id(mix.inputs, "A_Color").default_value = (*look.workbench_color, 1.0)
+        nt.links.new(color, bw.inputs["Color"])
+        nt.links.new(bw.outputs[0], fac.inputs[0])
+        nt.links.new(fac.outputs[0], _by_id(mix.inputs, "Factor_Float"))
+        nt.links.new(color, _by_id(mix.inputs, "B_Color"))
+        color = _by_id(mix.outputs, "Result_Color")
+        chain += [bw, fac, mix]
+    nt.links.new(color, hsv.inputs["Color"])
     nt.links.new(hsv.outputs["Color"], shader.inputs["Color"])
-    for i, node in enumerate((attr, hsv, shader, out)):
-        node.location = (-600 + 220 * i, 0)
+    for i, node in enumerate((*chain, hsv, shader, out)):
+        node.location = (-1000 + 220 * i, 0)
     return mat
+
+
+def _by_id(sockets, identifier: str):
+    """A socket by identifier (the Mix node has several sockets called 'A')."""
+    return next(s for s in sockets if s.identifier == identifier)
 
 
 def build_world(look: Look) -> bpy.types.World:
     world = bpy.data.worlds.new(_datablock_name(look.name))
     world[TAG] = look.name
     world.color = look.background  # Workbench background and the viewport
-    if not world.use_nodes:  # 5.0 always uses nodes (and deprecates the flag)
-        world.use_nodes = True
+    _ensure_nodes(world)
     bg = world.node_tree.nodes.get("Background") or world.node_tree.nodes.new("ShaderNodeBackground")
     bg.inputs["Color"].default_value = (*look.background, 1.0)
     bg.inputs["Strength"].default_value = look.strength if look.shader == "DIFFUSE" else 1.0

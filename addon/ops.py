@@ -41,6 +41,8 @@ class FLOWREEL_OT_import(OptionProps, bpy.types.Operator, ImportHelper):
         settings = getattr(context.scene, "flowreel", None)
         if settings is not None:  # start the dialog from the sidebar's choices
             self.copy_from(settings)
+        if self.properties.is_property_set("filepath") and hasattr(self, "invoke_popup"):
+            return self.invoke_popup(context)  # a file dropped on the viewport (4.2+): options popup only
         return ImportHelper.invoke(self, context, event)
 
     def execute(self, context):
@@ -65,3 +67,24 @@ class FLOWREEL_OT_import_settings(bpy.types.Operator):
             self.report({"ERROR"}, "Choose a trajectory file (.npz) first")
             return {"CANCELLED"}
         return run_import(self, context, bpy.path.abspath(settings.filepath), settings.to_options())
+
+
+def file_handler_class():
+    """Drag-and-drop of .npz files onto the 3D viewport (Blender 4.1+); None where unsupported."""
+    from . import compat
+
+    base = compat.file_handler_base()
+    if base is None:
+        return None
+
+    class FLOWREEL_FH_import(base):
+        bl_idname = "FLOWREEL_FH_import"
+        bl_label = "Flowreel trajectories"
+        bl_import_operator = FLOWREEL_OT_import.bl_idname
+        bl_file_extensions = ".npz"
+
+        @classmethod
+        def poll_drop(cls, context):
+            return context.area is not None and context.area.type == "VIEW_3D"
+
+    return FLOWREEL_FH_import

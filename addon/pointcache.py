@@ -69,12 +69,20 @@ def iter_source_frames(traj: Trajectory) -> Iterator[tuple[int, np.ndarray]]:
             yield i, np.asarray(p[i : i + k], dtype=np.float32)
 
 
+def _column_range(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-coordinate min and max of [k, n, D]; transposed first because numpy reduces long
+    contiguous rows many times faster than an axis of length D."""
+    cols = np.ascontiguousarray(frames.reshape(-1, frames.shape[-1]).T)
+    return cols.min(axis=1).astype(np.float64), cols.max(axis=1).astype(np.float64)
+
+
 def _to_xyz(frames: np.ndarray) -> np.ndarray:
     """[k, n, 2|3] -> float32 [k, n, 3] with z = 0 for 2-D data."""
     if frames.shape[-1] == 3:
         return np.ascontiguousarray(frames, dtype="<f4")
-    out = np.zeros(frames.shape[:-1] + (3,), dtype="<f4")
+    out = np.empty(frames.shape[:-1] + (3,), dtype="<f4")
     out[..., :2] = frames
+    out[..., 2] = 0.0
     return out
 
 
@@ -111,19 +119,25 @@ def write_pc2(
                 nonlocal start
                 if start is None:
                     start = xyz[0].copy()
-                lo[:] = np.minimum(lo, xyz.reshape(-1, 3).min(axis=0))
-                hi[:] = np.maximum(hi, xyz.reshape(-1, 3).max(axis=0))
                 f.write(memoryview(np.ascontiguousarray(xyz)).cast("B"))  # no extra copy
 
             grid = np.linspace(0.0, 1.0, T)
             out_k = 0  # next output sample (resampling only)
             prev: np.ndarray | None = None  # last source frame of the previous chunk (resampling only)
             for first, chunk in iter_source_frames(traj):
-                if not np.all(np.isfinite(chunk)):
+                c_lo, c_hi = _column_range(chunk)
+                if not (np.all(np.isfinite(c_lo)) and np.all(np.isfinite(c_hi))):  # min/max propagate NaN, show inf
                     raise TrajectoryError(
                         f"{name}: 'positions' contains NaN or inf (frames {first}..{first + len(chunk) - 1})"
                     )
-                sub = _to_xyz(chunk if idx is None else chunk[:, idx])
+                picked = chunk if idx is None else chunk[:, idx]
+                if idx is not None:
+                    c_lo, c_hi = _column_range(picked)
+                d = chunk.shape[-1]
+                lo[:d], hi[:d] = np.minimum(lo[:d], c_lo), np.maximum(hi[:d], c_hi)
+                if d == 2:
+                    lo[2], hi[2] = min(lo[2], 0.0), max(hi[2], 0.0)
+                sub = _to_xyz(picked)
                 if not resample:
                     emit(sub)
                 else:

@@ -3,11 +3,14 @@
 import bpy
 
 from . import compat
-from .ops import FLOWREEL_OT_import, FLOWREEL_OT_import_settings
+from .ops import FLOWREEL_OT_import, FLOWREEL_OT_import_settings, file_handler_class
 from .panel import VIEW3D_PT_flowreel
 from .props import FlowreelSettings
 
 CLASSES = (FlowreelSettings, FLOWREEL_OT_import, FLOWREEL_OT_import_settings, VIEW3D_PT_flowreel)
+_handler = file_handler_class()
+if _handler is not None:
+    CLASSES += (_handler,)
 
 
 def menu_import(self, context):

@@ -21,6 +21,7 @@ Exit status: 0 done, 1 error (one ``flowreel-render: error: ...`` line on stderr
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -38,6 +39,11 @@ PROG = "flowreel-render"
 REPO = Path(__file__).resolve().parent.parent
 FRAME_NAME = "frame_{:04d}.png"
 FRAME_PATTERN = "frame_%04d.png"
+STAMP = "flowreel_render.json"  # what the frames in a folder were rendered from
+# Options that change the pictures; frames rendered with other values must not be reused.
+PICTURE_OPTIONS = ("look", "engine", "samples", "resolution", "fps", "seconds", "hold_start", "hold_end", "easing",
+                   "reverse", "ping_pong", "camera", "radius", "max_particles", "color_mode", "denoise",
+                   "motion_blur", "seed")
 
 
 class RenderError(Exception):
@@ -112,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--color-mode", type=_choice(COLOR_MODES, True), default=None,
                    help="image, gradient or single (default: gradient for the neon look, else image)")
     p.add_argument("--cache-dir", default="", help="PC2 cache folder (default: flowreel_cache beside the .npz)")
+    p.add_argument("--replace-changed", action="store_true",
+                   help="discard frames in the frames folder that were rendered with other settings (else: error)")
     p.add_argument("--save-blend", metavar="PATH", help="also save the scene as a .blend (renders without the add-on)")
     p.add_argument("--denoise", choices=("auto", "on", "off"), default="auto",
                    help="Cycles denoising; auto = on where the build has OpenImageDenoise")
@@ -168,6 +176,34 @@ def frame_done(path: Path, size: tuple[int, int]) -> bool:
     return png_size(path) == tuple(size)
 
 
+def check_stamp(folder: Path, args: argparse.Namespace) -> None:
+    """Refuse to mix frames of different renders in one folder; record this render's settings.
+
+    Render-farm parts run with the same options (only --frames differs), so they agree."""
+    st = os.stat(args.traj)
+    stamp = {"traj": os.path.abspath(args.traj), "traj_size": st.st_size, "traj_mtime_ns": st.st_mtime_ns}
+    stamp.update({k: list(v) if isinstance(v, tuple) else v for k, v in vars(args).items() if k in PICTURE_OPTIONS})
+    path = folder / STAMP
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        old = None
+    if old is not None and old != stamp:
+        diff = ", ".join(sorted(k for k in stamp.keys() | old.keys() if stamp.get(k) != old.get(k)))
+        if not args.replace_changed:
+            raise RenderError(f"frames in {folder} were rendered with other settings ({diff} differ): "
+                              "use another --frames-dir, or --replace-changed to discard them")
+        stale = sorted(folder.glob("frame_[0-9][0-9][0-9][0-9].png"))
+        for f in stale:
+            f.unlink()
+        print(f"{PROG}: settings changed ({diff}): discarded {len(stale)} old frames in {folder}", flush=True)
+        old = None
+    if old is None:
+        tmp = path.with_name(f".{STAMP}.partial")
+        tmp.write_text(json.dumps(stamp, indent=1, sort_keys=True))
+        os.replace(tmp, path)
+
+
 def _clock(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
@@ -202,21 +238,47 @@ def _import_bpy():
     return bpy
 
 
-def check_engine(name: str) -> None:
+def legacy_eevee_spheres(obj) -> None:
+    """Make points visible to EEVEE Legacy (Blender < 4.2), which draws no point clouds at all:
+    one more Geometry Nodes modifier puts an ico-sphere of the point's radius on every point and
+    realizes them (per-point attributes such as `flowreel_display` carry over to the spheres)."""
+    import bpy
+
     from addon import compat
 
-    if name == "EEVEE" and compat.VERSION < (4, 2, 0):
-        # EEVEE Legacy draws no point clouds at all: the film would be an empty background.
-        raise RenderError(f"EEVEE in Blender {'.'.join(map(str, compat.VERSION))} cannot draw point clouds: "
-                          "use --engine cycles or workbench, or Blender 4.2+")
+    material = obj.data.materials[0] if len(obj.data.materials) else None
+    n = len(obj.data.vertices)
+    ng = bpy.data.node_groups.new("Flowreel EEVEE Legacy Spheres", "GeometryNodeTree")
+    compat.new_group_socket(ng, "Geometry", "INPUT", "NodeSocketGeometry")
+    compat.new_group_socket(ng, "Geometry", "OUTPUT", "NodeSocketGeometry")
+    nodes, link = ng.nodes, ng.links.new
+    gin, gout = nodes.new("NodeGroupInput"), nodes.new("NodeGroupOutput")
+    ico = nodes.new("GeometryNodeMeshIcoSphere")
+    ico.inputs["Radius"].default_value = 1.0
+    ico.inputs["Subdivisions"].default_value = 2 if n <= 20_000 else 1  # 162 / 42 vertices a sphere
+    radius = nodes.new("GeometryNodeInputRadius")
+    inst = nodes.new("GeometryNodeInstanceOnPoints")
+    real = nodes.new("GeometryNodeRealizeInstances")
+    set_mat = nodes.new("GeometryNodeSetMaterial")
+    set_mat.inputs["Material"].default_value = material
+    link(gin.outputs[0], inst.inputs["Points"])
+    link(ico.outputs["Mesh"], inst.inputs["Instance"])
+    link(radius.outputs[0], inst.inputs["Scale"])
+    link(inst.outputs["Instances"], real.inputs["Geometry"])
+    link(real.outputs["Geometry"], set_mat.inputs["Geometry"])
+    link(set_mat.outputs["Geometry"], gout.inputs[0])
+    obj.modifiers.new("Flowreel EEVEE Legacy Spheres", "NODES").node_group = ng
 
 
-def configure_engine(scene, args: argparse.Namespace) -> str:
-    """Engine, samples, denoising and the Workbench preview shading; returns the engine id."""
+def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> str:
+    """Engine, samples, denoising and the Workbench preview shading; returns the engine id.
+    `points`: the Flowreel points objects (EEVEE Legacy needs real spheres on them)."""
     from addon import compat, looks
 
-    check_engine(args.engine)
     engine = compat.engine_id(args.engine)
+    if args.engine == "EEVEE" and compat.VERSION < (4, 2, 0):
+        for obj in points:
+            legacy_eevee_spheres(obj)
     scene.render.engine = engine
     if args.samples is not None:
         if args.samples < 1:
@@ -229,6 +291,9 @@ def configure_engine(scene, args: argparse.Namespace) -> str:
         shading.light = "FLAT"
         shading.color_type = "MATERIAL"  # the look material's viewport colour
         scene.render.use_compositing = False  # a preview: no glare pass
+        # Each anti-aliasing sample is a full redraw; through software OpenGL the default 8 samples
+        # cost ~6 s a 1080p frame instead of <1 s (bench/bench_render.py).
+        looks.set_path(scene, "display.render_aa", "OFF")
     return engine
 
 
@@ -327,14 +392,13 @@ def run(args: argparse.Namespace) -> int:
     bpy = _import_bpy()
     from addon.scene import build_scene
 
-    check_engine(args.engine)  # before the (possibly slow) import
     if args.samples is not None and args.samples < 1:
         raise RenderError(f"samples must be >= 1, got {args.samples}")
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     t0 = time.monotonic()
-    build_scene(scene, args.traj, opts)
-    configure_engine(scene, args)
+    points = build_scene(scene, args.traj, opts)
+    configure_engine(scene, args, [points])
     first, last = scene.frame_start, scene.frame_end
     print(f"{PROG}: {Path(args.traj).name}: scene frames {first}-{last} at {opts.fps} fps, "
           f"{opts.resolution[0]}x{opts.resolution[1]}, look {opts.look}, {scene.render.engine} "
@@ -356,6 +420,7 @@ def run(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise RenderError(f"cannot create the frames folder {folder} ({e.strerror})") from None
+    check_stamp(folder, args)
     if videos and not _encoder_available() and _python_with_ffmpeg() is None:
         print(f"{PROG}: warning: no ffmpeg-python here or in another Python: frames only", file=sys.stderr, flush=True)
     rendered, skipped = render_frames(bpy, scene, range(a, b + 1), folder, not args.verbose)

@@ -114,9 +114,7 @@ def display_colors(opts: SceneOptions, colors: np.ndarray | None, start: np.ndar
         out = np.ones((n, 4), dtype=np.float32)
         out[:, :3] = _srgb_to_linear(rgb)
         return out
-    if colors is None:
-        return np.ones((n, 4), dtype=np.float32)
-    return image_colors(colors)
+    return image_colors(colors, n)
 
 
 def image_colors(colors: np.ndarray | None, n: int = 0) -> np.ndarray:

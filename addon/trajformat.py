@@ -125,6 +125,9 @@ def write(path: str | os.PathLike, traj: Trajectory) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
     try:
+        mask = os.umask(0)  # mkstemp makes 0600 files; give the result what a plain open() would
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)  # uncompressed on purpose: members can be memory-mapped
         os.replace(tmp, path)
@@ -184,7 +187,8 @@ def read(path: str | os.PathLike, mmap: bool = False, check_finite: bool = True)
     except TrajectoryError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as e:
-        raise _fail(path, f"not a readable .npz trajectory file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'corrupt'})") from None
+        detail = str(e).splitlines()[0] if str(e) else "corrupt"
+        raise _fail(path, f"not a readable .npz trajectory file ({type(e).__name__}: {detail})") from None
     try:
         meta = json.loads(str(raw_meta.item() if raw_meta.ndim == 0 else raw_meta))
     except (ValueError, TypeError):

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+OLDEST = (3, 4)  # the oldest Blender the add-on supports (Debian 12's package): committed templates come from it
 sys.path.insert(0, str(HERE.parent))  # Blender's own Python does not know the repository
 
 import bpy  # noqa: E402
@@ -26,8 +27,17 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="build_looks", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="LOOK",
                         help=f"looks to build (default: all of {', '.join(looks.LOOKS)})")
-    parser.add_argument("--out", default=str(HERE), help="output folder (default: blend_templates/)")
+    parser.add_argument("--out", default=None, help="output folder (default: blend_templates/)")
+    parser.add_argument("--force", action="store_true",
+                        help="write blend_templates/ even with a Blender newer than the oldest supported one")
     args = parser.parse_args(argv)
+    if args.out is None:
+        if tuple(bpy.app.version[:2]) > OLDEST and not args.force:
+            print(f"build_looks: error: Blender {bpy.app.version_string} would write templates that Blender "
+                  f"{OLDEST[0]}.{OLDEST[1]} cannot open; pass --out DIR (or --force to replace the committed ones)",
+                  file=sys.stderr)
+            return 2
+        args.out = str(HERE)
     bad = [n for n in args.names if n not in looks.LOOKS]
     if bad:
         print(f"build_looks: error: unknown look {bad[0]!r}: choose from {', '.join(looks.LOOKS)}", file=sys.stderr)

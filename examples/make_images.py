@@ -27,9 +27,8 @@ def _centered_text(draw: ImageDraw.ImageDraw, cx: float, cy: float, text: str, s
     font = _font(size)
     bold = max(1, size // 20)  # the default font is light; a stroke makes letters dense enough to read as particles
     x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=font, stroke_width=bold)
-    draw.text(
-        (cx - (x1 - x0) / 2 - x0, cy - (y1 - y0) / 2 - y0), text, font=font, fill=INK, stroke_width=bold, stroke_fill=INK
-    )
+    origin = (cx - (x1 - x0) / 2 - x0, cy - (y1 - y0) / 2 - y0)
+    draw.text(origin, text, font=font, fill=INK, stroke_width=bold, stroke_fill=INK)
 
 
 def logo(size: int = 512) -> Image.Image:

@@ -25,6 +25,7 @@ import flowreel
 from flowreel import compat, timing
 from flowreel.options import SceneOptions
 out = {"version": list(bpy.app.version), "registered": hasattr(bpy.types.Scene, "flowreel")}
+bpy.ops.wm.save_as_mainfile(filepath=args["blend"])  # saved first: the cache path is stored relative
 kw = dict(fps=8, seconds=2.0, hold_start=0.5, hold_end=0.5, easing="EASE_IN_OUT", camera="ORBIT")
 r = bpy.ops.import_scene.flowreel(filepath=args["traj"], resolution_x=320, resolution_y=180, **kw)
 out["result"] = sorted(r)
@@ -44,6 +45,12 @@ for f in range(scene.frame_start, scene.frame_end + 1):
         v = world_to_camera_view(scene, scene.camera, obj.matrix_world @ __import__("mathutils").Vector(p))
         outside += not (0 <= v.x <= 1 and 0 <= v.y <= 1 and v.z > 0)
 out["max_err"], out["outside"], out["frames"] = err, outside, scene.frame_end
+out["cache_path"] = obj.modifiers[0].filepath
+scene.render.engine = "CYCLES"
+scene.cycles.samples = 2
+scene.render.resolution_percentage = 50
+scene.frame_set(1)
+bpy.ops.wm.save_mainfile()
 n_objects = len(bpy.data.objects)
 try:
     bpy.ops.import_scene.flowreel(filepath=args["bad"])
@@ -72,7 +79,8 @@ def test_zip_installs_and_imports_in_blender_binary(blender_exe, tmp_path):
     pos = ((1 - ts)[:, None, None] * z + ts[:, None, None] * x + 0.3 * np.sin(np.pi * ts)[:, None, None])
     trajformat.write(tmp_path / "t.npz", Trajectory(pos.astype(np.float32), ts, {"extent": [-4, 4, -4, 4]}))
     (tmp_path / "bad.npz").write_bytes(b"garbage")
-    args = json.dumps({"zip": str(zip_path), "traj": str(tmp_path / "t.npz"), "bad": str(tmp_path / "bad.npz")})
+    args = json.dumps({"zip": str(zip_path), "traj": str(tmp_path / "t.npz"), "bad": str(tmp_path / "bad.npz"),
+                       "blend": str(tmp_path / "film.blend")})
     env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "user_scripts"),
                BLENDER_USER_CONFIG=str(tmp_path / "user_config"))
     proc = subprocess.run([blender_exe, "-b", "--factory-startup", "--python-expr", SCRIPT, "--", args],
@@ -84,3 +92,24 @@ def test_zip_installs_and_imports_in_blender_binary(blender_exe, tmp_path):
     assert out["max_err"] < 2e-5 and out["outside"] == 0 and out["frames"] == 1 + 4 + 16 + 4
     assert "bad.npz" in out["bad"] and "not a readable" in out["bad"] and out["unchanged"]
     assert out["unregistered"]
+    assert out["cache_path"].startswith("//flowreel_cache")
+
+    # The saved .blend, moved with its cache folder, renders with plain `blender -b` and no add-on:
+    # the points move between frames (the Mesh Cache plays) and show up as bright pixels on the dark look.
+    from PIL import Image
+
+    farm = tmp_path / "farm"
+    farm.mkdir()
+    os.replace(tmp_path / "film.blend", farm / "film.blend")
+    os.replace(tmp_path / "flowreel_cache", farm / "flowreel_cache")
+    frames = (1, 15)
+    for f in frames:
+        proc = subprocess.run([blender_exe, "-b", str(farm / "film.blend"), "--factory-startup", "-o",
+                               str(farm / "frame_####"), "-F", "PNG", "-f", str(f)],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    imgs = [np.asarray(Image.open(farm / f"frame_{f:04d}.png").convert("L"), dtype=np.float32) for f in frames]
+    for im in imgs:
+        assert im.shape == (90, 160)
+        assert (im > 60).mean() > 0.002 and np.median(im) < 30  # points drawn, background dark
+    assert np.abs(imgs[0] - imgs[1]).mean() > 1.0  # different frames show different positions

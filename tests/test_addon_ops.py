@@ -45,12 +45,15 @@ def test_register_unregister_twice(bpy):
         for name in ("VIEW3D_PT_flowreel", "IMPORT_SCENE_OT_flowreel", "FLOWREEL_OT_import_settings"):
             assert hasattr(bpy.types, name), name
         assert registration.menu_import in menu._dyn_ui_initialize()
+        if hasattr(bpy.types, "FileHandler"):  # drag-and-drop of .npz onto the viewport (4.1+)
+            assert hasattr(bpy.types, "FLOWREEL_FH_import")
         assert bpy.context.scene.flowreel.look == "glow"
         addon.unregister()
         assert not hasattr(bpy.types.Scene, "flowreel")
         for name in ("VIEW3D_PT_flowreel", "IMPORT_SCENE_OT_flowreel", "FLOWREEL_OT_import_settings"):
             assert not hasattr(bpy.types, name), name
         assert registration.menu_import not in menu._dyn_ui_initialize()
+        assert not hasattr(bpy.types, "FLOWREEL_FH_import")
 
 
 def test_import_operator_and_panel_button(addon_registered, tmp_path):

@@ -77,3 +77,14 @@ def test_nan_is_rejected_and_nothing_written(tmp_path):
     with pytest.raises(TrajectoryError, match="NaN or inf"):
         pointcache.write_pc2(traj, str(tmp_path / "c.pc2"), name="bad.npz")
     assert sorted(os.listdir(tmp_path)) == ["bad.npz", "t.npz"]  # no cache, no temp file
+
+
+def test_compressed_file_falls_back_to_in_memory_frames(tmp_path):
+    pos = np.random.default_rng(2).normal(size=(4, 10, 2)).astype(np.float32)
+    np.savez_compressed(tmp_path / "z.npz", positions=pos, times=np.linspace(0, 1, 4, dtype=np.float32),
+                        meta=np.array('{"format": "flowreel.traj/1", "extent": [-4, 4, -4, 4]}'))
+    traj = trajformat.read(tmp_path / "z.npz", mmap=True)
+    assert not isinstance(traj.positions, np.memmap)
+    out = str(tmp_path / "c.pc2")
+    pointcache.write_pc2(traj, out)
+    np.testing.assert_array_equal(pointcache.read_pc2_sample(out, 3)[:, :2], pos[3])

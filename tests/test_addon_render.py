@@ -53,30 +53,33 @@ def _probe(ffmpeg_exe: str, video) -> dict:
 # --- what the frames show -------------------------------------------------------------------------
 @pytest.mark.parametrize("engine", ["cycles", "workbench", "eevee"])
 def test_engine_draws_points_where_they_project(bpy, traj, tmp_path, engine):
-    """First frame = the noise at rest, last = the image at rest: both must show exactly the file's points."""
-    from addon import compat
+    """First frame = the noise at rest, last = the image at rest: both must show exactly the file's points.
 
-    if engine == "eevee" and compat.VERSION < (4, 2, 0):
-        pytest.skip("EEVEE Legacy cannot draw point clouds (render.py refuses it, tested below)")
+    EEVEE and Workbench run through software OpenGL here (seconds per frame): they render the last
+    frame only."""
+    checks = ((1, START), (FILM_FRAMES, END)) if engine == "cycles" else ((FILM_FRAMES, END),)
+    first = checks[0][0]
     frames = tmp_path / "frames"
     rc = render.main([str(traj), "--engine", engine, "--no-video", "--frames-dir", str(frames),
-                      "--frames", f"1-{FILM_FRAMES}", *FILM_ARGS])
+                      "--frames", f"{first}-{FILM_FRAMES}", *FILM_ARGS])
     assert rc == 0
-    assert _frames(frames) == [f"frame_{f:04d}.png" for f in range(1, FILM_FRAMES + 1)]
+    assert _frames(frames) == [f"frame_{f:04d}.png" for f in range(first, FILM_FRAMES + 1)]
     scene = bpy.context.scene
-    for frame, xy in ((1, START), (FILM_FRAMES, END)):
+    for frame, xy in checks:
         centres, radii = project(scene, xy, RADIUS)
         img = read_png(frames / f"frame_{frame:04d}.png")
         assert img.shape == (40, 64, 3)
-        # Glow spreads light a little beyond each sphere; Workbench has no compositor pass.
+        # Glow spreads light a little beyond each sphere; Workbench previews skip the compositor.
         check_points_drawn(img, centres, radii, margin=2.5 if engine == "workbench" else 6.0)
 
 
 def test_blender_binary_renders_frames_and_playable_mp4(blender_exe, ffmpeg_exe, traj, tmp_path):
     """Debian's `blender -b` (3.4, no ffmpeg-python inside) renders and encodes through another Python."""
     out = tmp_path / "film.mp4"
+    env = {**os.environ, "FLOWREEL_PYTHON": sys.executable}  # this test's Python has ffmpeg-python
     r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python", str(REPO / "addon" / "render.py"), "--",
-                        str(traj), "-o", str(out), "--gif", *FILM_ARGS], capture_output=True, text=True, timeout=300)
+                        str(traj), "-o", str(out), "--gif", *FILM_ARGS], capture_output=True, text=True, timeout=300,
+                       env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     progress = [ln for ln in r.stdout.splitlines() if ln.startswith("flowreel-render: frame ")]
     assert len(progress) == FILM_FRAMES and all("ETA" in ln for ln in progress)
@@ -129,6 +132,20 @@ def test_frame_ranges_split_the_film_and_encode_when_complete(bpy, traj, tmp_pat
     assert render.main([*base, "--frames", "4-5"]) == 0  # the last part completes the film
     assert len(_frames(tmp_path / "film_frames")) == FILM_FRAMES
     assert int(_probe(ffmpeg_exe, out)["nb_read_frames"]) == FILM_FRAMES
+
+
+def test_frames_of_another_render_are_not_reused(bpy, traj, tmp_path, capsys):
+    base = [str(traj), "--no-video", "--frames-dir", str(tmp_path / "fr"), "--frames", "5-5", *FILM_ARGS]
+    assert render.main(base) == 0
+    capsys.readouterr()
+    assert render.main([*base, "--look", "ink"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "rendered with other settings (look differ)" in err[0]
+    old = (tmp_path / "fr" / "frame_0005.png").stat().st_mtime_ns
+    assert render.main([*base, "--look", "ink", "--replace-changed"]) == 0
+    assert "discarded 1 old frames" in capsys.readouterr().out
+    assert (tmp_path / "fr" / "frame_0005.png").stat().st_mtime_ns != old
+    assert render.main([*base, "--look", "ink"]) == 0  # the folder now belongs to the ink render
 
 
 def test_no_encoder_keeps_frames_and_fails(bpy, traj, tmp_path, monkeypatch, capsys):
@@ -224,12 +241,30 @@ def test_blender_binary_bad_input_exits_nonzero(blender_exe, tmp_path):
     assert "Traceback" not in r.stdout + r.stderr
 
 
-def test_blender_3x_refuses_eevee(blender_exe, traj):
-    r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python-expr",
-                        "import bpy; print('VERSION', *bpy.app.version)"], capture_output=True, text=True, timeout=60)
-    if tuple(int(v) for v in r.stdout.split("VERSION")[1].split()[:2]) >= (4, 2):
-        pytest.skip("this Blender's EEVEE draws point clouds")
-    r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python", str(REPO / "addon" / "render.py"), "--",
-                        str(traj), "--engine", "eevee"], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1
-    assert "cannot draw point clouds" in r.stderr
+_BLENDER_EEVEE = r"""
+import json, sys
+sys.path[:0] = [sys.argv[-3], sys.argv[-3] + "/tests"]
+import bpy
+from addon import render
+from test_addon_render_util import END, FILM_ARGS, FILM_FRAMES, RADIUS, project
+rc = render.main([sys.argv[-2], "--engine", "eevee", "--no-video", "--frames-dir", sys.argv[-1],
+                  "--frames", f"{FILM_FRAMES}-{FILM_FRAMES}", *FILM_ARGS])
+c, r = project(bpy.context.scene, END, RADIUS)
+json.dump({"centres": c.tolist(), "radii": r.tolist(), "version": list(bpy.app.version)},
+          open(sys.argv[-1] + "/result.json", "w"))
+sys.exit(rc)
+"""
+
+
+def test_blender_binary_eevee_draws_points(blender_exe, traj, tmp_path):
+    """EEVEE Legacy (3.x) draws no point clouds: render.py puts real spheres on the points for it."""
+    script = tmp_path / "eevee.py"
+    script.write_text(_BLENDER_EEVEE)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python-exit-code", "3", "--python", str(script),
+                        "--", str(REPO), str(traj), str(frames)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    res = json.loads((frames / "result.json").read_text())
+    img = read_png(frames / f"frame_{FILM_FRAMES:04d}.png")
+    check_points_drawn(img, np.array(res["centres"]), np.array(res["radii"]), margin=6.0)

@@ -67,10 +67,11 @@ def check_points_drawn(img: np.ndarray, centres: np.ndarray, radii: np.ndarray, 
                        margin: float = 2.5, contrast: float = 60.0) -> None:
     """Points are visible at their projections and nothing is drawn elsewhere.
 
-    Luma near every centre differs from the background by more than `contrast` (brighter, or darker
-    for `dark_points`), and every pixel farther than radius + margin from all points is background.
+    Brightness (HSV value: the largest channel, fair to saturated blues and magentas) near every
+    centre differs from the background by more than `contrast` (brighter, or darker for
+    `dark_points`), and every pixel farther than radius + margin from all points is background.
     """
-    luma = img @ np.array([0.2126, 0.7152, 0.0722])
+    luma = img.max(axis=2)
     h, w = luma.shape
     rows, cols = np.mgrid[0:h, 0:w]
     dist = np.full((h, w), np.inf)
@@ -87,3 +88,51 @@ def check_points_drawn(img: np.ndarray, centres: np.ndarray, radii: np.ndarray, 
     stray = np.abs(luma[far] - background)
     assert stray.max() < contrast / 2, (
         f"{int((stray >= contrast / 2).sum())} pixels away from every point are drawn (max {stray.max():.0f})")
+
+
+def make_points(bpy, xy: np.ndarray, colors: np.ndarray, radius: float):
+    """A minimal points object like addon.scene's (mesh + Mesh to Points + Set Material, per-point
+    `flowreel_display`), so looks can be tested without a trajectory file. Returns (object, set-material node)."""
+    from addon import compat
+
+    me = bpy.data.meshes.new("pts")
+    me.vertices.add(len(xy))
+    me.vertices.foreach_set("co", np.c_[xy, np.zeros(len(xy))].astype(np.float32).ravel())
+    attr = me.attributes.new("flowreel_display", "FLOAT_COLOR", "POINT")
+    attr.data.foreach_set("color", np.asarray(colors, np.float32).ravel())
+    me.update()
+    ob = bpy.data.objects.new("pts", me)
+    bpy.context.scene.collection.objects.link(ob)
+    ng = bpy.data.node_groups.new("pts", "GeometryNodeTree")
+    compat.new_group_socket(ng, "Geometry", "INPUT", "NodeSocketGeometry")
+    compat.new_group_socket(ng, "Geometry", "OUTPUT", "NodeSocketGeometry")
+    gin, gout = ng.nodes.new("NodeGroupInput"), ng.nodes.new("NodeGroupOutput")
+    to_points = ng.nodes.new("GeometryNodeMeshToPoints")
+    to_points.inputs["Radius"].default_value = radius
+    set_mat = ng.nodes.new("GeometryNodeSetMaterial")
+    ng.links.new(gin.outputs[0], to_points.inputs["Mesh"])
+    ng.links.new(to_points.outputs["Points"], set_mat.inputs["Geometry"])
+    ng.links.new(set_mat.outputs["Geometry"], gout.inputs[0])
+    ob.modifiers.new("pts", "NODES").node_group = ng
+    return ob, set_mat
+
+
+def look_scene(bpy, look: str, size: tuple[int, int] = (64, 40), samples: int = 4, colors: np.ndarray = COLORS):
+    """Fresh scene: the END points in `colors` (sRGB uint8, made linear), a camera 8 units above,
+    the look applied, Cycles."""
+    from addon import looks
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    lin = (colors[:, :3] / 255.0) ** 2.2
+    ob, set_mat = make_points(bpy, END, np.c_[lin, np.ones(len(lin))], RADIUS)
+    mat = looks.apply_look(scene, look)
+    set_mat.inputs["Material"].default_value = mat
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    scene.collection.objects.link(cam)
+    cam.location = (0.0, 0.0, 8.0)
+    scene.camera = cam
+    scene.render.resolution_x, scene.render.resolution_y = size
+    scene.render.resolution_percentage = 100
+    scene.cycles.samples = samples
+    return scene, mat

@@ -72,6 +72,19 @@ def test_palette_transparency(tmp_path):
     assert tuple(d.colors_at(np.array([[-3.9, 3.9]]))[0]) == (200, 30, 30, 255)
 
 
+def test_16bit_and_float_grey(tmp_path):
+    a = np.full((16, 16), 65535, np.uint16)
+    a[2:6, 2:6] = 0
+    a[8:10, 8:10] = 32768  # mid grey: darkness 0.5, not clipped to white
+    Image.fromarray(a).save(tmp_path / "g16.png")
+    d = load_density(tmp_path / "g16.png")
+    assert d.weights[9, 9] / d.weights[3, 3] == pytest.approx(0.5, abs=0.01)
+    f = np.ones((16, 16), np.float32)
+    f[0:4, 0:4] = 0.25
+    Image.fromarray(f).save(tmp_path / "f.tiff")
+    assert load_density(tmp_path / "f.tiff").weights[0:4, 0:4].sum() == pytest.approx(1.0)
+
+
 def test_invert(tmp_path):
     im = Image.new("L", (32, 32), 0)
     ImageDraw.Draw(im).rectangle([0, 24, 7, 31], fill=255)  # light mark bottom-left on black

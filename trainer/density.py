@@ -171,6 +171,7 @@ class ImageDensity:
         info = {"name": self.name, "sha256": self.sha256, "options": self.options, "source_size": self.source_size}
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=os.path.dirname(os.path.abspath(path)))
         try:
+            _chmod_like_open(tmp)
             with os.fdopen(fd, "wb") as f:
                 np.savez_compressed(f, weights=self.weights, rgba=self.rgba, info=np.array(json.dumps(info)))
             os.replace(tmp, path)
@@ -198,6 +199,13 @@ class ImageDensity:
     def __repr__(self) -> str:
         h, w = self.shape
         return f"ImageDensity({self.name!r}, {w}x{h}, extent={tuple(round(v, 3) for v in self.extent)})"
+
+
+def _chmod_like_open(path: str) -> None:
+    """mkstemp makes 0600 files; give the final file the permissions a plain open() would (0666 & ~umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
 
 
 # ---- loading ---------------------------------------------------------------------------------
@@ -245,6 +253,11 @@ def _open_small(path: str, max_side: int) -> tuple[Image.Image, tuple[int, int]]
         raise _fail(path, f"cannot decode image, truncated or corrupt ({msg})") from None
     except MemoryError:
         raise _fail(path, "not enough memory to decode this image; shrink it first") from None
+    if im.mode.startswith("I") or im.mode == "F":  # 16/32-bit grey or float: convert() would clip, so scale
+        a = np.asarray(im, dtype=np.float64)
+        top = float(a.max()) if a.size else 0.0
+        full = 65535.0 if im.mode.startswith("I;16") or top > 255 else (1.0 if im.mode == "F" and top <= 1 else 255.0)
+        im = Image.fromarray(np.clip(a * (255.0 / full) + 0.5, 0, 255).astype(np.uint8))
     # Normalise mode: keep alpha if present (incl. palette/greyscale transparency), else RGB.
     has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
     try:

@@ -54,17 +54,14 @@ def export_trajectories(
     dim = int(getattr(model, "dim", 2))
     z0 = torch.from_numpy(initial_noise(n_particles, seed, dim)).to(device)
     times = torch.linspace(0.0, 1.0, int(n_frames), device=device)
-    with torch.no_grad() if not logp else torch.enable_grad():
-        positions, lp = flow.integrate(
-            model, z0, times, logp=logp, rtol=rtol, atol=atol, method=SOLVER, chunk=chunk, progress=progress
-        )
+    positions, lp = flow.integrate(
+        model, z0, times, logp=logp, rtol=rtol, atol=atol, method=SOLVER, chunk=chunk, progress=progress
+    )
     positions = np.ascontiguousarray(positions, dtype=np.float32)
     times_np = np.linspace(0.0, 1.0, int(n_frames), dtype=np.float64).astype(np.float32)
     colors = run.density.colors_at(positions[-1])
     solver = {"library": "torchdiffeq", "method": SOLVER, "rtol": rtol, "atol": atol, "dense_output": True}
-    meta = trajfile.build_meta(
-        run, seed=seed, n_particles=n_particles, n_frames=n_frames, solver=solver, logp=logp
-    )
+    meta = trajfile.build_meta(run, seed=seed, n_particles=n_particles, n_frames=n_frames, solver=solver, logp=logp)
     return Trajectory(
         positions=positions,
         times=times_np,

@@ -36,9 +36,13 @@ def divergence(model: nn.Module, t: torch.Tensor, x: torch.Tensor, *, create_gra
         x = x if x.requires_grad else x.detach().requires_grad_(True)
         v = model(t, x)
         div = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        if not v.requires_grad:  # a field that ignores x (and has no trainable parts): zero divergence
+            return v, div
         for i in range(x.shape[1]):
-            (g,) = torch.autograd.grad(v[:, i].sum(), x, create_graph=create_graph, retain_graph=True)
-            div = div + g[:, i]
+            (g,) = torch.autograd.grad(v[:, i].sum(), x, create_graph=create_graph, retain_graph=True,
+                                       allow_unused=True)
+            if g is not None:
+                div = div + g[:, i]
     return v, div
 
 

@@ -38,11 +38,14 @@ class MovieSettings:
     look: str = "glow"
     seconds: float = 5.0
     fps: int = 24
+    hold_start: float = 0.5
+    hold_end: float = 1.0
     resolution: tuple[int, int] | None = None  # None = the quality's
     easing: str = "EASE_IN_OUT"
     camera: str = "STATIC"
     gif: bool = False
     particles: int | None = None  # None = the quality's
+    samples: int | None = None  # None = the quality's
     seed: int = 0
     runs_root: Path = Path("runs")
     blender: str | None = None
@@ -60,8 +63,10 @@ class MovieResult:
 
 def run_dir_for(image_sha256: str, stem: str, settings: MovieSettings) -> Path:
     """The run directory of a fit: same image bytes + same settings -> same directory."""
+    fit_settings = asdict(settings.fit_config)
+    fit_settings.pop("device")  # where it trains does not change what it learns
     key = json.dumps(
-        {"image": image_sha256, "density": settings.density_options, "fit": asdict(settings.fit_config)},
+        {"image": image_sha256, "density": settings.density_options, "fit": fit_settings},
         sort_keys=True,
         default=str,
     )
@@ -119,10 +124,12 @@ def make_movie(s: MovieSettings) -> MovieResult:
         "--output", str(out),
         "--look", s.look,
         "--engine", q["engine"],
-        "--samples", str(q["samples"]),
+        "--samples", str(s.samples or q["samples"]),
         "--resolution", f"{resolution[0]}x{resolution[1]}",
         "--fps", str(s.fps),
         "--seconds", str(s.seconds),
+        "--hold-start", str(s.hold_start),
+        "--hold-end", str(s.hold_end),
         "--easing", s.easing,
         "--camera", s.camera,
     ]  # fmt: skip

@@ -15,10 +15,9 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import trainer
 from addon import trajformat
 from addon.trajformat import FORMAT, Trajectory, TrajectoryError
-
-import trainer
 
 __all__ = ["FORMAT", "OutputPathError", "Trajectory", "TrajectoryError", "build_meta", "check_output_path", "write"]
 
@@ -80,7 +79,7 @@ def build_meta(
         {
             "format": FORMAT,
             "trainer": {"name": "flowreel", "version": trainer.__version__},
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "image": density.meta(),
             "extent": [float(v) for v in density.extent],
             "coordinates": "world units; x right, y up; image centred, longer side spans [-4, 4]",

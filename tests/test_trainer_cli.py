@@ -1,0 +1,280 @@
+"""The `trainer` command: help with examples, one-line errors for every bad input, real runs end to end."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from addon.trajformat import read
+from trainer import density as dens
+from trainer.cli import COMMANDS, main
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny batches: one torch thread is ~20x faster than two on a busy 2-core machine (spinning threads)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def small_fit(monkeypatch):
+    """Make `trainer fit` train a tiny model and evaluate on few samples, so a CLI fit takes seconds."""
+    import trainer.fit as fitmod
+
+    @dataclasses.dataclass
+    class SmallConfig(fitmod.FitConfig):
+        hidden: int = 32
+        depth: int = 2
+        n_fourier: int = 16
+        batch_size: int | None = 256
+        eval_samples: int = 500
+        eval_tol: float = 1e-3
+
+    monkeypatch.setattr(fitmod, "FitConfig", SmallConfig)
+
+
+def _logo(tmp_path, name="logo.png"):
+    im = Image.new("L", (48, 32), 255)
+    d = ImageDraw.Draw(im)
+    d.ellipse([4, 4, 28, 28], fill=0)
+    d.rectangle([32, 6, 44, 26], fill=0)
+    p = tmp_path / name
+    im.save(p)
+    return p
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, _one_thread):
+    """One real (tiny) fitted run shared by the export/eval/preview tests."""
+    from trainer.fit import FitConfig, fit
+
+    tmp = tmp_path_factory.mktemp("cli")
+    d = dens.load_density(_logo(tmp))
+    cfg = FitConfig(steps=40, hidden=32, depth=2, n_fourier=16, batch_size=256, eval_samples=500, eval_tol=1e-3)
+    fit(d, cfg, tmp / "run", progress=False)
+    return tmp / "run"
+
+
+def _err_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got: {err!r}"
+    assert lines[0].startswith("trainer: error: ") and "Traceback" not in err
+    return lines[0]
+
+
+# ---- help ---------------------------------------------------------------------------------------
+def test_help_every_command_has_examples(capsys):
+    assert {"fit", "export", "eval", "preview"} <= set(COMMANDS)
+    assert main(["--help"]) == 0
+    top = capsys.readouterr().out
+    for name in COMMANDS:
+        assert name in top
+        assert main([name, "--help"]) == 0
+        out = capsys.readouterr().out
+        assert "examples:" in out and f"trainer {name} " in out
+
+
+def test_no_command_prints_usage(capsys):
+    assert main([]) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+# ---- bad input: one line, non-zero, nothing written --------------------------------------------------
+def _bad_images(tmp_path):
+    (tmp_path / "notes.png").write_text("not a picture")
+    data = tmp_path / "full.png"
+    Image.effect_noise((128, 128), 50).save(data)
+    (tmp_path / "trunc.png").write_bytes(data.read_bytes()[:2000])
+    Image.new("L", (32, 32), 255).save(tmp_path / "white.png")
+    Image.new("RGBA", (32, 32), (0, 0, 0, 0)).save(tmp_path / "clear.png")
+    Image.new("L", (1, 1), 0).save(tmp_path / "dot.png")
+    Image.new("L", (300, 300), 0).save(tmp_path / "huge.png")
+    (tmp_path / "adir").mkdir()
+
+
+@pytest.mark.parametrize(
+    "image, expect",
+    [
+        ("missing.png", "missing.png: no such file"),
+        ("adir", "adir: is a directory"),
+        ("notes.png", "notes.png: not an image"),
+        ("trunc.png", "trunc.png: cannot decode image, truncated or corrupt"),
+        ("white.png", "white.png: no ink"),
+        ("clear.png", "clear.png: no ink: every pixel is fully transparent"),
+        ("dot.png", "dot.png: image is only 1x1 pixels"),
+        ("huge.png", "huge.png: image is 300x300"),
+    ],
+)
+def test_fit_bad_images(tmp_path, capsys, monkeypatch, image, expect):
+    _bad_images(tmp_path)
+    monkeypatch.setattr(dens, "MAX_PIXELS", 50_000)  # "enormous", scaled down for a fast test
+    code = main(["fit", str(tmp_path / image), "--out", str(tmp_path / "run"), "--export", str(tmp_path / "t.npz")])
+    assert code == 1
+    assert expect in _err_line(capsys)
+    assert not (tmp_path / "run").exists() and not (tmp_path / "t.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "args, expect",
+    [
+        (["--steps", "0"], "--steps: '0' is not a positive integer"),
+        (["--steps", "ten"], "--steps: 'ten' is not a positive integer"),
+        (["--threshold", "1.5"], "--threshold: '1.5' is not a number between 0 and 1"),
+        (["--threshold", "nan"], "--threshold: 'nan' is not a number between 0 and 1"),
+        (["--particles", "-3"], "--particles: '-3' is not a positive integer"),
+        (["--frames", "1"], "--frames: '1' is not an integer >= 2"),
+        (["--max-side", "99999"], "--max-side"),
+        (["--method", "gan"], "--method: invalid choice: 'gan'"),
+        (["--seed", "-1"], "--seed: '-1' is not an integer >= 0"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_fit_bad_flags(tmp_path, capsys, args, expect):
+    assert main(["fit", str(_logo(tmp_path)), "--out", str(tmp_path / "run"), *args]) == 2
+    assert expect in _err_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_fit_unwritable_outputs_fail_before_training(tmp_path, capsys, monkeypatch):
+    import trainer.fit as fitmod
+
+    monkeypatch.setattr(fitmod, "fit", lambda *a, **k: pytest.fail("fit must not start"))
+    img = str(_logo(tmp_path))
+    assert main(["fit", img, "--export", str(tmp_path / "nodir" / "t.npz")]) == 1
+    line = _err_line(capsys)
+    assert "--export" in line and "nodir does not exist" in line
+    (tmp_path / "isdir.npz").mkdir()
+    assert main(["fit", img, "--export", str(tmp_path / "isdir.npz")]) == 1
+    assert "is a directory" in _err_line(capsys)
+    assert main(["fit", img, "--export", str(tmp_path / "t.csv")]) == 1
+    assert "must end in .npz" in _err_line(capsys)
+    (tmp_path / "file").write_text("x")
+    assert main(["fit", img, "--out", str(tmp_path / "file")]) == 2
+    assert "not a directory" in _err_line(capsys)
+    assert main(["fit", img, "--out", str(tmp_path / "r"), "--device", "cuda:7"]) == 1
+    assert "cuda" in _err_line(capsys)
+    assert main(["fit", img, "--out", str(tmp_path / "r"), "--resume"]) == 2
+    assert "nothing to resume" in _err_line(capsys)
+
+
+def test_fit_interrupted_exit_130(tmp_path, capsys, monkeypatch):
+    import trainer.fit as fitmod
+
+    def interrupted(*a, **k):
+        raise fitmod.FitInterrupted(17, tmp_path)
+
+    monkeypatch.setattr(fitmod, "fit", interrupted)
+    assert main(["fit", str(_logo(tmp_path)), "--out", str(tmp_path / "r")]) == 130
+    line = _err_line(capsys)
+    assert "interrupted at step 17" in line and "--resume" in line
+
+
+def test_debug_reraises(tmp_path, monkeypatch):
+    from trainer.density import DensityError
+
+    with pytest.raises(DensityError):
+        main(["fit", str(tmp_path / "missing.png"), "--debug"])
+    monkeypatch.setenv("FLOWREEL_DEBUG", "1")
+    with pytest.raises(DensityError):
+        main(["fit", str(tmp_path / "missing.png")])
+
+
+def test_export_eval_preview_bad_inputs(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "norun"), "--export", str(tmp_path / "t.npz")]) == 2
+    assert "no such run directory" in _err_line(capsys)
+    (tmp_path / "empty").mkdir()
+    assert main(["export", str(tmp_path / "empty"), "--export", str(tmp_path / "t.npz")]) == 1
+    assert "not a fitted run" in _err_line(capsys)
+    assert main(["export", str(tmp_path / "empty")]) == 2
+    assert "--export" in _err_line(capsys)
+    assert main(["eval", str(tmp_path / "empty")]) == 1
+    assert "not a fitted run" in _err_line(capsys)
+    assert main(["preview", str(tmp_path / "none.npz"), "-o", str(tmp_path / "p.gif")]) == 1
+    assert "none.npz: no such file" in _err_line(capsys)
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 garbage")
+    assert main(["preview", str(tmp_path / "junk.npz"), "-o", str(tmp_path / "p.gif")]) == 1
+    assert "junk.npz: not a readable .npz" in _err_line(capsys)
+    assert main(["preview", str(tmp_path / "junk.npz"), "-o", str(tmp_path / "p.avi")]) == 1
+    assert "must end in .gif or .mp4" in _err_line(capsys)
+    assert main(["preview", str(tmp_path / "junk.npz"), "-o", "x.gif", "--size", "5"]) == 2
+    assert "--size" in _err_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "junk.npz"]
+
+
+def test_subprocess_error_has_no_traceback(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "trainer.cli", "fit", str(tmp_path / "nope.png")],
+        capture_output=True, text=True, env={**os.environ, "FLOWREEL_DEBUG": ""},
+    )  # fmt: skip
+    assert r.returncode == 1
+    assert r.stderr == "trainer: error: nope.png: no such file\n"
+
+
+# ---- real runs ----------------------------------------------------------------------------------------
+def test_fit_with_export_end_to_end(tmp_path, capsys, small_fit):
+    img = _logo(tmp_path)
+    out = tmp_path / "t.npz"
+    code = main(["fit", str(img), "--out", str(tmp_path / "run"), "--steps", "8", "--seed", "2", "--export", str(out),
+                 "--particles", "300", "--frames", "5", "-q"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    names = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"checkpoint.pt", "config.json", "metrics.json", "preview.png", "density.npz"} <= names
+    traj = read(out)
+    assert traj.positions.shape == (5, 300, 2) and traj.colors.shape == (300, 4)
+    assert traj.meta["method"] == "fm" and traj.meta["training"]["steps"] == 8
+    assert traj.meta["training"]["seed"] == 2 and traj.meta["image"]["name"] == "logo.png"
+    assert traj.meta["extent"] == pytest.approx([-4, 4, -8 / 3, 8 / 3])
+    # --resume of a finished run with another image is refused
+    assert main(["fit", str(_logo(tmp_path, "other.png")), "--out", str(tmp_path / "run"), "--resume",
+                 "--invert"]) == 2  # fmt: skip
+    assert "other image options" in _err_line(capsys)
+
+
+def test_export_cli_roundtrip(run_dir, tmp_path, capsys):
+    out = tmp_path / "e.npz"
+    assert main(["export", str(run_dir), "--export", str(out), "--particles", "400", "--frames", "6",
+                 "--seed", "5", "--logp", "-q"]) == 0  # fmt: skip
+    traj = read(out)
+    assert traj.positions.shape == (6, 400, 2) and traj.logp.shape == (6, 400)
+    assert traj.meta["seed"] == 5 and traj.meta["n_particles"] == 400
+    from trainer.export import initial_noise
+
+    np.testing.assert_array_equal(traj.positions[0], initial_noise(400, 5))
+    # same seed, same positions (without --logp the solver takes its own steps, so compare like with like)
+    runs = []
+    for name in ("e2.npz", "e3.npz"):
+        assert main(["export", str(run_dir), "--export", str(tmp_path / name), "--particles", "400", "--frames", "6",
+                     "--seed", "5", "-q"]) == 0  # fmt: skip
+        runs.append(read(tmp_path / name).positions)
+    np.testing.assert_array_equal(runs[0], runs[1])
+    np.testing.assert_allclose(runs[0], traj.positions, atol=0.02)
+
+
+def test_eval_cli(run_dir, capsys):
+    assert main(["eval", str(run_dir), "--samples", "200", "--tv-particles", "5000", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "NLL" in out and "entropy" in out and "excess TV" in out
+    res = json.loads((run_dir / "eval.json").read_text())
+    assert res["nll_samples"] == 200 and np.isfinite(res["nll_nats"])
+    # cross-entropy >= entropy (up to Monte Carlo error); a 40-step model is far from the bound
+    assert res["nll_nats"] > res["entropy_nats"] - 3 * res["nll_stderr"]
+    assert 0 < res["histogram_tv"] <= 1
+
+
+def test_preview_cli(run_dir, tmp_path, capsys, ffmpeg_exe):
+    traj = tmp_path / "p.npz"
+    assert main(["export", str(run_dir), "--export", str(traj), "--particles", "500", "--frames", "7", "-q"]) == 0
+    assert main(["preview", str(traj), "-o", str(tmp_path / "p.gif"), "--size", "64", "--hold", "0", "-q"]) == 0
+    assert (tmp_path / "p.gif").stat().st_size > 0

@@ -1,0 +1,156 @@
+"""The `render` and `movie` subcommands (registered into trainer.cli's command table)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from addon.options import CAMERA_MOVES, EASINGS, LOOKS
+from trainer.cli import (
+    EXIT_INTERRUPTED,
+    UsageError,
+    _number,
+    command,
+    nonneg_float,
+    nonneg_int,
+    positive_float,
+    positive_int,
+)
+
+
+def _resolution(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"resolution must look like 1280x720, got {text!r}") from None
+    if not (16 <= w <= 16384 and 16 <= h <= 16384):
+        raise argparse.ArgumentTypeError(f"resolution must be between 16 and 16384 pixels a side, got {text}")
+    return w, h
+
+
+def _upper_choice(allowed: tuple[str, ...]):
+    def parse(text: str) -> str:
+        v = text.upper().replace("-", "_")
+        if v not in allowed:
+            raise argparse.ArgumentTypeError(f"{text!r}: choose one of {', '.join(a.lower() for a in allowed)}")
+        return v
+
+    return parse
+
+
+# ---- render ------------------------------------------------------------------------------------
+def _render_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--blender", metavar="PATH", help="render with this Blender executable instead of the bpy module")
+    p.add_argument("traj", type=Path, help="trajectory file (.npz)")
+    p.add_argument(
+        "render_options", nargs=argparse.REMAINDER, metavar="...",
+        help="options of the render script (-o film.mp4, --look, --engine, --frames A-B ...): "
+        "see `python -m addon.render --help`",
+    )  # fmt: skip
+
+
+@command(
+    "render",
+    "render a trajectory file to PNG frames, MP4 and GIF in Blender",
+    """  trainer render traj.npz -o film.mp4 --look glow --gif
+  trainer render traj.npz -o film.mp4 --engine cycles --samples 64 --resolution 1920x1080
+  trainer render traj.npz -o part.mp4 --frames 1-48                  # a render-farm slice
+  trainer render --blender /opt/blender/blender traj.npz -o film.mp4  # a Blender executable
+""",
+    _render_args,
+)
+def cmd_render(args: argparse.Namespace) -> int:
+    """Render with the add-on's headless script: in a child process with the bpy module when it is
+    installed, else with `blender -b` (PATH or --blender). Frames already rendered are kept, so an
+    interrupted render resumes when run again.
+    """
+    from trainer.launch import run_render
+
+    if not args.traj.is_file():
+        raise UsageError(f"{args.traj}: no such trajectory file")
+    return run_render([str(args.traj), *args.render_options], args.blender)
+
+
+# ---- movie -------------------------------------------------------------------------------------
+def _movie_args(p: argparse.ArgumentParser) -> None:
+    from trainer.movie import QUALITY
+
+    p.add_argument("image", type=Path, help="the picture (PNG/JPEG/...; ink = alpha, else darkness)")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILM.mp4", help="the film to write")
+    p.add_argument("--quality", choices=tuple(QUALITY), default="draft",
+                   help="draft: minutes, 720p; final: 1080p, more particles and samples, motion blur")  # fmt: skip
+    p.add_argument("--look", choices=LOOKS, default="glow", help="scene look (default: %(default)s)")
+    p.add_argument("--seconds", type=positive_float, default=5.0, help="duration of the flow (default: 5)")
+    p.add_argument("--fps", type=_number(int, lo=1, hi=240, what="an fps from 1 to 240"), default=24)
+    p.add_argument("--hold-start", type=nonneg_float, default=0.5, help="seconds of noise at rest first")
+    p.add_argument("--hold-end", type=nonneg_float, default=1.0, help="seconds of the picture at rest last")
+    p.add_argument("--resolution", type=_resolution, metavar="WxH", help="default: the quality's")
+    p.add_argument("--easing", type=_upper_choice(EASINGS), default="EASE_IN_OUT", help="linear, ease_in_out ...")
+    p.add_argument("--camera", type=_upper_choice(CAMERA_MOVES), default="STATIC", help="static, push_in or orbit")
+    p.add_argument("--gif", action="store_true", help="also write a GIF beside the film")
+    g = p.add_argument_group("budget (defaults come from --quality)")
+    g.add_argument("--particles", type=positive_int, metavar="N")
+    g.add_argument("--samples", type=positive_int, metavar="N", help="render samples")
+    g.add_argument("--steps", type=positive_int, metavar="N", help="training steps (default: the method's)")
+    g.add_argument("--method", choices=("fm", "ffjord"), default="fm")
+    g.add_argument("--seed", type=nonneg_int, default=0)
+    g.add_argument("--device", default="auto", help="training device: auto, cpu, cuda, mps")
+    g = p.add_argument_group("image")
+    g.add_argument("--invert", action="store_true", help="light ink on a dark background")
+    g.add_argument("--threshold", type=_number(float, 0, 1, True, True, "a number between 0 and 1"), metavar="X")
+    g.add_argument("--max-side", type=_number(int, 16, 4096, what="an integer from 16 to 4096"), default=512)
+    p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where fitted runs are kept (default: runs)")
+    p.add_argument("--blender", metavar="PATH", help="render with this Blender executable instead of the bpy module")
+
+
+@command(
+    "movie",
+    "the whole job: fit (or reuse), export, render and encode a film",
+    """  trainer movie examples/logo.png -o out/logo.mp4 --gif            # draft: a few minutes on a laptop
+  trainer movie logo.png -o film.mp4 --quality final --look neon --camera orbit
+  trainer movie logo.png -o loop.mp4 --seconds 3 --fps 30 --easing ease_out
+""",
+    _movie_args,
+)
+def cmd_movie(args: argparse.Namespace) -> int:
+    """Image in, film out. A fit with the same image bytes and settings is reused (an interrupted
+    one resumes); an interrupted render resumes from its frames. Ends with a summary of the files,
+    the time each stage took and the fit's quality (excess TV).
+    """
+    from trainer.fit import FitConfig
+    from trainer.movie import MovieSettings, make_movie, summary
+
+    settings = MovieSettings(
+        image=args.image,
+        output=args.output,
+        quality=args.quality,
+        look=args.look,
+        seconds=args.seconds,
+        fps=args.fps,
+        hold_start=args.hold_start,
+        hold_end=args.hold_end,
+        resolution=args.resolution,
+        easing=args.easing,
+        camera=args.camera,
+        gif=args.gif,
+        particles=args.particles,
+        samples=args.samples,
+        seed=args.seed,
+        runs_root=args.runs_dir,
+        blender=args.blender,
+        fit_config=FitConfig(method=args.method, steps=args.steps, seed=args.seed, device=args.device),
+        density_options={"invert": args.invert, "threshold": args.threshold, "max_side": args.max_side},
+    )
+    from trainer.fit import FitInterrupted
+
+    try:
+        result = make_movie(settings)
+    except FitInterrupted as e:
+        print(f"trainer: interrupted while fitting (step {e.step}); run the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("trainer: interrupted; what is done is kept, run the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(summary(result), flush=True)
+    return 0
