@@ -107,7 +107,7 @@ LOOKS: dict[str, Look] = {
             "view_settings.view_transform": "Filmic",
             "view_settings.look": "Medium High Contrast",
         },
-        glare=Glare(threshold=0.5, size_legacy=8, size=0.5, strength=0.8),
+        glare=Glare(threshold=0.5, size_legacy=8, size=0.5, strength=0.6),
         workbench_color=(1.0, 0.85, 0.6),
         lift_below=0.1,
     ),

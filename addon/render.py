@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -324,14 +325,46 @@ def render_frames(bpy, scene, frames: range, folder: Path, quiet: bool) -> tuple
     scene.render.image_settings.color_depth = "8"
     scene.render.use_file_extension = True
     t0 = time.monotonic()
-    for i, f in enumerate(todo, 1):
-        t = time.monotonic()
-        _render_frame(bpy, scene, f, folder / FRAME_NAME.format(f), quiet)
-        now = time.monotonic()
-        eta = (now - t0) / i * (len(todo) - i)
-        print(f"{PROG}: frame {f} ({i}/{len(todo)}) {now - t:.2f} s, elapsed {_clock(now - t0)}, ETA {_clock(eta)}",
-              flush=True)
+    with _stop_between_frames() as stop:
+        for i, f in enumerate(todo, 1):
+            t = time.monotonic()
+            _render_frame(bpy, scene, f, folder / FRAME_NAME.format(f), quiet)
+            now = time.monotonic()
+            eta = (now - t0) / i * (len(todo) - i)
+            print(f"{PROG}: frame {f} ({i}/{len(todo)}) {now - t:.2f} s, elapsed {_clock(now - t0)}, "
+                  f"ETA {_clock(eta)}", flush=True)
+            if stop.requested:
+                raise KeyboardInterrupt
     return len(todo), skipped
+
+
+class _StopFlag:
+    requested = False
+
+
+@contextmanager
+def _stop_between_frames():
+    """First Ctrl-C: finish the frame being rendered, then stop (a KeyboardInterrupt raised inside
+    the render engine's Python callback would print a traceback and lose that frame). Second
+    Ctrl-C: stop at once."""
+    flag = _StopFlag()
+
+    def on_sigint(signum, frame):
+        if flag.requested:
+            raise KeyboardInterrupt
+        flag.requested = True
+        print(f"{PROG}: stopping after this frame (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: keep the default behaviour
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        # None: the previous handler was installed by C code (Blender's own), not by Python.
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
 # --- encoding -------------------------------------------------------------------------------------

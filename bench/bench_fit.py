@@ -97,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-default", action="store_true")
     ap.add_argument("--nll-samples", type=int, default=5000)
     ap.add_argument("--config", type=json.loads, default={}, help="FitConfig overrides as JSON")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads for everything, peers included")
     args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    args.config.setdefault("threads", args.threads)
     rows = []
     for image in [] if args.skip_default else args.images:
         d = load_density(REPO / "examples" / f"{image}.png")

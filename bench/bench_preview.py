@@ -116,7 +116,7 @@ def main() -> int:
         "# Trainer data side: density, metrics, preview",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; {now}; "
-        "`bench/bench_preview.py` (load average {os.getloadavg()[0]:.1f} at the end: the machine is shared).",
+        f"`bench/bench_preview.py` (load average {os.getloadavg()[0]:.1f} at the end: the machine is shared).",
         "",
         "| what | time | memory / value |",
         "|---|---|---|",

@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     import bpy
 
     rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as d:
         traj = synthetic_traj(Path(d) / "bench.npz", args.points, 49, REPO / "examples" / "logo.png")
         for case in args.cases.split(","):
@@ -129,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- Machine: {cpu}, {os.cpu_count()} cores (shared), no GPU; EEVEE/Workbench via software OpenGL",
         f"- Scene: {args.points:,} points, synthetic logo trajectory, {args.resolution}, middle of the flow; "
         "seconds per frame (first = with shader compile / BVH / GL start-up; next = median of the following)",
+        f"- Load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores: other jobs running at the same time slow every number down",
         "- Target: Workbench preview <= 1 s per frame after the first",
         "",
         "| engine | look | samples | scene build s | first frame s | next frames s |",

@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import require_module
 from test_addon_render_util import END, RADIUS, REPO, check_points_drawn, look_scene, project, read_png
 
 LOOKS = ("glow", "ink", "neon")
@@ -169,7 +170,7 @@ def test_templates_open_and_render_in_blender_binary(blender_exe, tmp_path):
 
 
 def test_build_script_with_the_bpy_module(tmp_path):
-    pytest.importorskip("bpy")
+    require_module("bpy")
     script = REPO / "blend_templates" / "build_looks.py"
     r = subprocess.run([sys.executable, str(script), "--out", str(tmp_path), "ink"], capture_output=True, text=True,
                        timeout=300)

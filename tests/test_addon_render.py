@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import zipfile
 
 import numpy as np
 import pytest
+from conftest import require_module
 from test_addon_render_util import (
     END,
     FILM_ARGS,
@@ -92,7 +94,7 @@ def test_blender_binary_renders_frames_and_playable_mp4(blender_exe, ffmpeg_exe,
 
 def test_python_module_entry_point(traj, tmp_path):
     """`python -m addon.render` works as a command (separate process, the bpy module)."""
-    pytest.importorskip("bpy")
+    require_module("bpy")
     r = subprocess.run([sys.executable, "-m", "addon.render", str(traj), "-o", str(tmp_path / "f.mp4"),
                         "--frames", "4-4", *FILM_ARGS], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -118,6 +120,31 @@ def test_resume_skips_finished_frames_and_redoes_missing_or_broken(bpy, traj, tm
     assert paths[2].stat().st_mtime_ns != broken_mtime and read_png(paths[2]).shape == (40, 64, 3)
     assert not list(frames.glob(".*partial*"))
     assert int(_probe(ffmpeg_exe, out)["nb_read_frames"]) == FILM_FRAMES
+
+
+def test_ctrl_c_leaves_a_resumable_state(traj, tmp_path):
+    """SIGINT mid-film: the frame in progress finishes, exit 130, finished frames kept, no partial file,
+    and the rerun skips them."""
+    require_module("bpy")
+    args = [sys.executable, "-m", "addon.render", str(traj), "--no-video", "--frames-dir", str(tmp_path / "fr"),
+            *FILM_ARGS, "--fps", "12", "--seconds", "2"]  # later options win: a longer film (31 frames)
+    p = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = 0
+    for line in p.stdout:
+        done += line.startswith("flowreel-render: frame ")
+        if done == 2:
+            p.send_signal(signal.SIGINT)
+            break
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130
+    assert [ln for ln in err.splitlines() if ln.strip()] == [
+        "flowreel-render: stopping after this frame (Ctrl-C again to stop now)",
+        "flowreel-render: interrupted: finished frames are kept; run the same command again to resume"]
+    kept = _frames(tmp_path / "fr")
+    assert len(kept) >= 2 and kept[:2] == ["frame_0001.png", "frame_0002.png"]
+    assert not [f for f in os.listdir(tmp_path / "fr") if "partial" in f]
+    r = subprocess.run([*args, "--frames", f"1-{len(kept)}"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and f"{len(kept)} of {len(kept)} frames already on disk" in r.stdout
 
 
 def test_frame_ranges_split_the_film_and_encode_when_complete(bpy, traj, tmp_path, ffmpeg_exe, capsys):

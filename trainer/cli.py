@@ -533,4 +533,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, not this __main__ copy: plugins register into `trainer.cli`.
+    from trainer.cli import main as _main
+
+    sys.exit(_main())

@@ -43,23 +43,29 @@ def render_command(args: list[str], blender: str | None = None) -> list[str]:
 def run_render(args: list[str], blender: str | None = None) -> int:
     """Run the render script, streaming its progress lines; returns its exit code.
 
-    On Ctrl-C the child gets SIGINT too (finishing nothing half-written, frames on disk stay for a
-    resume) and KeyboardInterrupt is re-raised once it has exited.
+    On Ctrl-C the child gets one SIGINT: it finishes the frame in progress and exits, frames on disk
+    stay for a resume; a second Ctrl-C stops it at once. KeyboardInterrupt is re-raised once it exited.
     """
     cmd = render_command(args, blender)
     env = dict(os.environ)
     # The child must import the `addon` package even when flowreel is not pip-installed.
     root = str(RENDER_SCRIPT.parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    proc = subprocess.Popen(cmd, env=env)
+    # Its own process group: a terminal's Ctrl-C reaches only us, and we pass on exactly one SIGINT
+    # (the render script finishes the frame in progress on the first, stops at once on a second).
+    proc = subprocess.Popen(cmd, env=env, process_group=0)
     try:
         return proc.wait()
     except KeyboardInterrupt:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
                 proc.wait()
+            except KeyboardInterrupt:  # a second Ctrl-C: stop now
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
         raise

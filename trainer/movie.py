@@ -19,11 +19,14 @@ from .export import export_trajectories
 from .fit import FitConfig, fit, load_run
 from .launch import LaunchError, run_render
 
-# What each quality buys. Draft: minutes on a 2-core laptop; final: the look at its best.
+# What each quality buys. Draft: ~1 s a 720p frame on a 2-core laptop (bench/RESULTS.md), no
+# denoiser (OpenImageDenoise costs more than the render there); final: the look at its best.
 QUALITY: dict[str, dict] = {
-    "draft": {"particles": 60_000, "resolution": (1280, 720), "engine": "cycles", "samples": 8, "motion_blur": False},
-    "final": {"particles": 200_000, "resolution": (1920, 1080), "engine": "cycles", "samples": 64, "motion_blur": True},
-}
+    "draft": {"particles": 60_000, "resolution": (1280, 720), "engine": "cycles", "samples": 4, "denoise": "off",
+              "motion_blur": False},
+    "final": {"particles": 200_000, "resolution": (1920, 1080), "engine": "cycles", "samples": 64, "denoise": "auto",
+              "motion_blur": True},
+}  # fmt: skip
 
 
 class MovieError(RuntimeError):
@@ -125,6 +128,7 @@ def make_movie(s: MovieSettings) -> MovieResult:
         "--look", s.look,
         "--engine", q["engine"],
         "--samples", str(s.samples or q["samples"]),
+        "--denoise", q["denoise"],
         "--resolution", f"{resolution[0]}x{resolution[1]}",
         "--fps", str(s.fps),
         "--seconds", str(s.seconds),
