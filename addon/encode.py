@@ -7,6 +7,7 @@ Outputs are written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from collections.abc import Iterable
@@ -69,15 +70,19 @@ def _output(stream, out_path: str, fps: float, gif_width: int | None):
     raise EncodeError(f"{os.path.basename(out_path)}: unknown video type {ext!r} (use .mp4 or .gif)")
 
 
-def _run(out, tmp: str, out_path: str, input_bytes: bytes | None = None) -> str:
+def _fail(e_stderr: bytes, tmp: str, out_path: str, fallback: str) -> EncodeError:
+    if os.path.exists(tmp):
+        os.unlink(tmp)
+    lines = [ln for ln in (e_stderr or b"").decode("utf-8", "replace").splitlines() if ln.strip()]
+    return EncodeError(f"ffmpeg failed writing {os.path.basename(out_path)}: {lines[-1] if lines else fallback}")
+
+
+def _run(out, tmp: str, out_path: str) -> str:
     ffmpeg = _ffmpeg()
     try:
-        out.overwrite_output().run(cmd=find_ffmpeg(), quiet=True, input=input_bytes)
+        out.overwrite_output().run(cmd=find_ffmpeg(), quiet=True)
     except ffmpeg.Error as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        lines = [ln for ln in (e.stderr or b"").decode("utf-8", "replace").splitlines() if ln.strip()]
-        raise EncodeError(f"ffmpeg failed writing {os.path.basename(out_path)}: {lines[-1] if lines else e}") from None
+        raise _fail(e.stderr, tmp, out_path, str(e)) from None
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -96,12 +101,38 @@ def encode_image_sequence(
 
 
 def encode_arrays(frames: Iterable[np.ndarray], out_path: str, fps: float, gif_width: int | None = None) -> str:
-    """Encode uint8 RGB frames [H, W, 3] (all the same size) to .mp4 or .gif through a pipe."""
-    frames = list(frames)
-    if not frames:
+    """Encode uint8 RGB frames [H, W, 3] (all the same size) to .mp4 or .gif.
+
+    Frames are streamed to ffmpeg's stdin as they come, so a generator keeps memory at one frame.
+    """
+    it = iter(frames)
+    first = next(it, None)
+    if first is None:
         raise EncodeError("no frames to encode")
-    h, w = frames[0].shape[:2]
+    h, w = first.shape[:2]
     stream = _ffmpeg().input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", framerate=fps)
     out, tmp = _output(stream, out_path, fps, gif_width)
-    data = b"".join(np.ascontiguousarray(f[..., :3], dtype=np.uint8).tobytes() for f in frames)
-    return _run(out, tmp, out_path, input_bytes=data)
+    # Errors only on stderr, so its pipe cannot fill up and block ffmpeg while we feed stdin.
+    proc = out.global_args("-loglevel", "error").overwrite_output().run_async(
+        cmd=find_ffmpeg(), pipe_stdin=True, pipe_stderr=True
+    )
+    try:
+        for frame in itertools.chain([first], it):
+            if frame.shape[:2] != (h, w):
+                raise EncodeError(f"frame of size {frame.shape[1]}x{frame.shape[0]} among {w}x{h} frames")
+            proc.stdin.write(np.ascontiguousarray(frame[..., :3], dtype=np.uint8).tobytes())
+        proc.stdin.close()
+        err = proc.stderr.read()
+        if proc.wait() != 0:
+            raise _fail(err, tmp, out_path, f"exit {proc.returncode}")
+    except BrokenPipeError:
+        proc.wait()
+        raise _fail(proc.stderr.read(), tmp, out_path, "ffmpeg stopped reading frames") from None
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    os.replace(tmp, out_path)
+    return out_path

@@ -83,7 +83,8 @@ def test_movie_end_to_end_then_reuse(tmp_path, picture, runs, ffprobe_exe):
     assert "done:" in out and "excess TV" in out
     n_frames = _expected_frames()
     assert _probe(ffprobe_exe, film) == (n_frames, W, H)
-    assert (tmp_path / "film.gif").exists()
+    assert Image.open(tmp_path / "film.gif").n_frames == n_frames
+    assert Image.open(tmp_path / "film_sheet.png").width == 5 * 384  # t = 0, 0.25, 0.5, 0.75, 1
 
     # The last frame shows the picture: bright where the ink was, a hole in the middle.
     frames = sorted((tmp_path / "film_frames").glob("frame_*.png"))

@@ -144,7 +144,8 @@ def _friendly_errors() -> tuple[type[BaseException], ...]:
     from trainer.trajfile import OutputPathError
 
     types: list[type[BaseException]] = [DensityError, TrajectoryError, EncodeError, OutputPathError]
-    optional = (("trainer.fit", "DeviceError"), ("trainer.movie", "MovieError"), ("trainer.launch", "LaunchError"))
+    optional = (("trainer.fit", "DeviceError"), ("trainer.movie", "MovieError"), ("trainer.launch", "LaunchError"),
+                ("trainer.sheet", "SheetError"))
     for mod, name in optional:  # only modules already imported can have raised (and importing torch is slow)
         cls = getattr(sys.modules.get(mod), name, None)
         if cls is not None:

@@ -154,3 +154,30 @@ def cmd_movie(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     print(summary(result), flush=True)
     return 0
+
+
+# ---- sheet -------------------------------------------------------------------------------------
+def _sheet_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("frames_dir", type=Path, help="a frames folder written by `trainer render` / `trainer movie`")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="SHEET.png")
+    p.add_argument("--times", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0], metavar="T",
+                   help="flow times to show (default: 0 0.25 0.5 0.75 1)")  # fmt: skip
+    p.add_argument("--tile-width", type=_number(int, 32, 4096, what="a width from 32 to 4096"), default=384)
+
+
+@command(
+    "sheet",
+    "a contact sheet of rendered frames at chosen flow times",
+    """  trainer sheet out/demo_frames -o out/demo_sheet.png
+  trainer sheet film_frames -o sheet.png --times 0 0.5 1 --tile-width 640
+""",
+    _sheet_args,
+)
+def cmd_sheet(args: argparse.Namespace) -> int:
+    """Tile the frames that show the given flow times (easing and holds taken into account)."""
+    from trainer.sheet import contact_sheet
+
+    if any(not 0.0 <= t <= 1.0 for t in args.times):
+        raise UsageError("--times must be between 0 and 1")
+    print(contact_sheet(args.frames_dir, args.output, args.times, args.tile_width))
+    return 0

@@ -18,6 +18,7 @@ from .density import load_density
 from .export import export_trajectories
 from .fit import FitConfig, fit, load_run
 from .launch import LaunchError, run_render
+from .sheet import contact_sheet
 
 # What each quality buys. Draft: ~1 s a 720p frame on a 2-core laptop (bench/RESULTS.md), no
 # denoiser (OpenImageDenoise costs more than the render there); final: the look at its best.
@@ -154,6 +155,8 @@ def make_movie(s: MovieSettings) -> MovieResult:
     missing = [str(f) for f in files if not f.exists()]
     if missing:
         raise MovieError(f"render finished but did not write {', '.join(missing)}")
+    # The render script's default frames folder; a sheet of t = 0 .. 1 to judge the film at a glance.
+    files.append(contact_sheet(out.with_name(f"{out.stem}_frames"), out.with_name(f"{out.stem}_sheet.png")))
     return MovieResult(files, times, metrics.get("excess_tv"), reused)
 
 

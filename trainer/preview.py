@@ -134,6 +134,13 @@ def preview(
     """Write a preview video; returns (path, number of frames written)."""
     out = check_output_path(out, VIDEO_SUFFIXES, what="preview")
     traj = trajformat.read(traj_path, mmap=True)
-    frames_out = list(render_frames(traj, size=size, frames=frames, hold=int(round(hold * fps)), glow=glow))
-    encode_arrays(frames_out, os.fspath(out), fps=fps)
-    return os.fspath(out), len(frames_out)
+    written = 0
+
+    def counted():  # streamed to ffmpeg one frame at a time: memory stays at one frame
+        nonlocal written
+        for frame in render_frames(traj, size=size, frames=frames, hold=int(round(hold * fps)), glow=glow):
+            written += 1
+            yield frame
+
+    encode_arrays(counted(), os.fspath(out), fps=fps)
+    return os.fspath(out), written
