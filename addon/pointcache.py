@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from .atomic import atomic_write
 from .trajformat import Trajectory, TrajectoryError
 
 MAGIC = b"POINTCACHE2\0"
@@ -109,58 +109,50 @@ def write_pc2(
     hi = np.full(3, -np.inf)
     start: np.ndarray | None = None
 
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pc2", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(HEADER.pack(MAGIC, 1, n, 0.0, 1.0, T))
+    with atomic_write(path) as f:
+        f.write(HEADER.pack(MAGIC, 1, n, 0.0, 1.0, T))
 
-            def emit(xyz: np.ndarray) -> None:
-                nonlocal start
-                if start is None:
-                    start = xyz[0].copy()
-                f.write(memoryview(np.ascontiguousarray(xyz)).cast("B"))  # no extra copy
+        def emit(xyz: np.ndarray) -> None:
+            nonlocal start
+            if start is None:
+                start = xyz[0].copy()
+            f.write(memoryview(np.ascontiguousarray(xyz)).cast("B"))  # no extra copy
 
-            grid = np.linspace(0.0, 1.0, T)
-            out_k = 0  # next output sample (resampling only)
-            prev: np.ndarray | None = None  # last source frame of the previous chunk (resampling only)
-            for first, chunk in iter_source_frames(traj):
-                c_lo, c_hi = _column_range(chunk)
-                if not (np.all(np.isfinite(c_lo)) and np.all(np.isfinite(c_hi))):  # min/max propagate NaN, show inf
-                    raise TrajectoryError(
-                        f"{name}: 'positions' contains NaN or inf (frames {first}..{first + len(chunk) - 1})"
-                    )
-                picked = chunk if idx is None else chunk[:, idx]
-                if idx is not None:
-                    c_lo, c_hi = _column_range(picked)
-                d = chunk.shape[-1]
-                lo[:d], hi[:d] = np.minimum(lo[:d], c_lo), np.maximum(hi[:d], c_hi)
-                if d == 2:
-                    lo[2], hi[2] = min(lo[2], 0.0), max(hi[2], 0.0)
-                sub = _to_xyz(picked)
-                if not resample:
-                    emit(sub)
-                else:
-                    # Source frames first-1 (prev) .. first+len-1 are available: emit every output
-                    # sample whose time lies within them.
-                    src = sub if prev is None else np.concatenate([prev[None], sub])
-                    base = first if prev is None else first - 1
-                    last = first + len(sub) - 1
-                    while out_k < T and (grid[out_k] <= times[last] or last == T - 1):
-                        t = grid[out_k]
-                        j = int(np.clip(np.searchsorted(times, t, side="right") - 1, 0, T - 2))
-                        w = float((t - times[j]) / (times[j + 1] - times[j]))
-                        a, b = src[j - base], src[min(j + 1, last) - base]
-                        emit(((1.0 - w) * a + w * b).astype("<f4")[None])
-                        out_k += 1
-                    prev = sub[-1]
-                if progress is not None:
-                    progress(min(1.0, (first + len(chunk)) / T))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        grid = np.linspace(0.0, 1.0, T)
+        out_k = 0  # next output sample (resampling only)
+        prev: np.ndarray | None = None  # last source frame of the previous chunk (resampling only)
+        for first, chunk in iter_source_frames(traj):
+            c_lo, c_hi = _column_range(chunk)
+            if not (np.all(np.isfinite(c_lo)) and np.all(np.isfinite(c_hi))):  # min/max propagate NaN, show inf
+                raise TrajectoryError(
+                    f"{name}: 'positions' contains NaN or inf (frames {first}..{first + len(chunk) - 1})"
+                )
+            picked = chunk if idx is None else chunk[:, idx]
+            if idx is not None:
+                c_lo, c_hi = _column_range(picked)
+            d = chunk.shape[-1]
+            lo[:d], hi[:d] = np.minimum(lo[:d], c_lo), np.maximum(hi[:d], c_hi)
+            if d == 2:
+                lo[2], hi[2] = min(lo[2], 0.0), max(hi[2], 0.0)
+            sub = _to_xyz(picked)
+            if not resample:
+                emit(sub)
+            else:
+                # Source frames first-1 (prev) .. first+len-1 are available: emit every output
+                # sample whose time lies within them.
+                src = sub if prev is None else np.concatenate([prev[None], sub])
+                base = first if prev is None else first - 1
+                last = first + len(sub) - 1
+                while out_k < T and (grid[out_k] <= times[last] or last == T - 1):
+                    t = grid[out_k]
+                    j = int(np.clip(np.searchsorted(times, t, side="right") - 1, 0, T - 2))
+                    w = float((t - times[j]) / (times[j + 1] - times[j]))
+                    a, b = src[j - base], src[min(j + 1, last) - base]
+                    emit(((1.0 - w) * a + w * b).astype("<f4")[None])
+                    out_k += 1
+                prev = sub[-1]
+            if progress is not None:
+                progress(min(1.0, (first + len(chunk)) / T))
     assert start is not None
     bbox = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]), float(lo[2]), float(hi[2]))
     return CacheInfo(path=path, n_points=n, n_samples=T, bbox=bbox, start=start, resampled=resample)

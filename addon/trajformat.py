@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .atomic import atomic_write
 
 FORMAT = "flowreel.traj/1"
 REQUIRED = ("positions", "times", "meta")
@@ -122,19 +123,8 @@ def write(path: str | os.PathLike, traj: Trajectory) -> None:
         arrays["colors"] = np.ascontiguousarray(traj.colors, dtype=np.uint8)
     if traj.logp is not None:
         arrays["logp"] = np.ascontiguousarray(traj.logp, dtype=np.float32)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-    try:
-        mask = os.umask(0)  # mkstemp makes 0600 files; give the result what a plain open() would
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # uncompressed on purpose: members can be memory-mapped
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)  # uncompressed on purpose: members can be memory-mapped
 
 
 def _member_memmap(path: str, zf: zipfile.ZipFile, name: str) -> np.ndarray | None:

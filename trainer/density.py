@@ -19,12 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from addon.atomic import atomic_write
 
 BOX = 4.0  # the longer side of the picture spans [-BOX, BOX] world units
 MAX_PIXELS = 50_000_000  # refuse to decode more than this (after JPEG draft); ~200 MB as RGBA
@@ -169,16 +170,8 @@ class ImageDensity:
         """Write weights, colours and provenance to an .npz (atomically), so a run needs no original image."""
         path = os.fspath(path)
         info = {"name": self.name, "sha256": self.sha256, "options": self.options, "source_size": self.source_size}
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=os.path.dirname(os.path.abspath(path)))
-        try:
-            _chmod_like_open(tmp)
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, weights=self.weights, rgba=self.rgba, info=np.array(json.dumps(info)))
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_write(path) as f:
+            np.savez_compressed(f, weights=self.weights, rgba=self.rgba, info=np.array(json.dumps(info)))
 
     @classmethod
     def load_saved(cls, path: str | os.PathLike) -> ImageDensity:
@@ -199,13 +192,6 @@ class ImageDensity:
     def __repr__(self) -> str:
         h, w = self.shape
         return f"ImageDensity({self.name!r}, {w}x{h}, extent={tuple(round(v, 3) for v in self.extent)})"
-
-
-def _chmod_like_open(path: str) -> None:
-    """mkstemp makes 0600 files; give the final file the permissions a plain open() would (0666 & ~umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
 
 
 # ---- loading ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from addon.atomic import atomic_write
 from addon.options import SceneOptions
 from addon.timing import flow_time, layout
 
@@ -66,7 +67,6 @@ def contact_sheet(
         draw.text((i * tile_width + 8, 5), f"t = {flow_time(frame, opts):.2f}  (frame {frame})", fill=(230, 230, 230),
                   font=font)  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial.png")
-    sheet.save(tmp)
-    os.replace(tmp, out)
+    with atomic_write(out) as f:
+        sheet.save(f, format="PNG")
     return out
