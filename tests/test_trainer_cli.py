@@ -10,21 +10,13 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageDraw
 
 from addon.trajformat import read
 from trainer import density as dens
 from trainer.cli import COMMANDS, main
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny batches: one torch thread is ~20x faster than two on a busy 2-core machine (spinning threads)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
@@ -55,7 +47,7 @@ def _logo(tmp_path, name="logo.png"):
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, _one_thread):
+def run_dir(tmp_path_factory, one_torch_thread):
     """One real (tiny) fitted run shared by the export/eval/preview tests."""
     from trainer.fit import FitConfig, fit
 
@@ -245,10 +237,11 @@ def test_fit_with_export_end_to_end(tmp_path, capsys, small_fit):
 def test_export_cli_roundtrip(run_dir, tmp_path, capsys):
     out = tmp_path / "e.npz"
     assert main(["export", str(run_dir), "--export", str(out), "--particles", "400", "--frames", "6",
-                 "--seed", "5", "--logp", "-q"]) == 0  # fmt: skip
+                 "--seed", "5", "--logp", "--tol", "1e-5", "-q"]) == 0  # fmt: skip
     traj = read(out)
     assert traj.positions.shape == (6, 400, 2) and traj.logp.shape == (6, 400)
     assert traj.meta["seed"] == 5 and traj.meta["n_particles"] == 400
+    assert traj.meta["solver"]["rtol"] == 1e-5
     from trainer.export import initial_noise
 
     np.testing.assert_array_equal(traj.positions[0], initial_noise(400, 5))
@@ -256,7 +249,7 @@ def test_export_cli_roundtrip(run_dir, tmp_path, capsys):
     runs = []
     for name in ("e2.npz", "e3.npz"):
         assert main(["export", str(run_dir), "--export", str(tmp_path / name), "--particles", "400", "--frames", "6",
-                     "--seed", "5", "-q"]) == 0  # fmt: skip
+                     "--seed", "5", "--tol", "1e-5", "-q"]) == 0  # fmt: skip
         runs.append(read(tmp_path / name).positions)
     np.testing.assert_array_equal(runs[0], runs[1])
     np.testing.assert_allclose(runs[0], traj.positions, atol=0.02)

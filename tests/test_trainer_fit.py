@@ -15,14 +15,7 @@ from trainer.fit import DeviceError, FitConfig, FitInterrupted, fit, load_run, r
 from trainer.flow import integrate, log_prob
 from trainer.metrics import histogram_tv
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread is faster, and much faster on a shared, contended CPU."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

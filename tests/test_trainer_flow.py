@@ -12,14 +12,7 @@ from torch import nn
 from trainer.flow import integrate, log_prob, standard_normal_logpdf
 from trainer.model import VectorField
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread is faster, and much faster on a shared, contended CPU."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class Linear(nn.Module):

@@ -16,23 +16,16 @@ import pytest
 import torch
 
 from addon.trajformat import Trajectory, TrajectoryError
-from trainer import trajfile
+from trainer import export, trajfile
 from trainer.density import load_density
 from trainer.export import export_trajectories, initial_noise
 from trainer.trajfile import OutputPathError, check_output_path
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny batches: one torch thread is ~20x faster than two on a busy 2-core machine (spinning threads)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def run(_one_thread):
+def run(one_torch_thread):
     """A tiny hand-built run: an untrained (random) vector field is still a valid flow to integrate."""
     from trainer.fit import FitConfig
     from trainer.model import VectorField
@@ -66,7 +59,7 @@ def test_export_roundtrip_exact(run, tmp_path):
     assert meta["method"] == "fm" and meta["seed"] == 3
     assert meta["training"]["steps"] == 7 and meta["training"]["seconds"] == 1.5
     assert meta["metrics"]["excess_tv"] == 0.25
-    assert meta["solver"]["library"] == "torchdiffeq" and meta["solver"]["rtol"] == 1e-5
+    assert meta["solver"]["library"] == "torchdiffeq" and meta["solver"]["rtol"] == export.RTOL
     assert meta["trainer"]["version"]
     assert [p.name for p in tmp_path.iterdir()] == ["t.npz"]  # no temporary left behind
 

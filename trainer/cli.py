@@ -232,6 +232,8 @@ def _add_export_options(p: argparse.ArgumentParser) -> None:
         help="seed of the t=0 noise (default: %(default)s)",
     )
     p.add_argument("--logp", action="store_true", help="also store each particle's log-density (slower)")
+    p.add_argument("--tol", type=positive_float, metavar="X", default=None,
+                   help="solver rtol = atol (default: 1e-4; 1e-5 is ~2x slower for the same picture)")  # fmt: skip
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
@@ -249,8 +251,9 @@ def _export(run, args: argparse.Namespace, out: Path) -> None:
 
     t0 = time.perf_counter()
     _say(args, f"exporting {args.particles} particles x {args.frames} frames ...")
+    tol = {} if args.tol is None else {"rtol": args.tol, "atol": args.tol}
     traj = export_trajectories(
-        run, args.particles, args.frames, seed=args.export_seed, logp=args.logp, progress=not args.quiet
+        run, args.particles, args.frames, seed=args.export_seed, logp=args.logp, progress=not args.quiet, **tol
     )
     trajfile.write(out, traj)
     _say(args, f"wrote {out} ({_mb(out)}) in {time.perf_counter() - t0:.1f} s")
