@@ -5,6 +5,8 @@ Pure Python (no bpy), so the render script can parse arguments into it and tests
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 EASINGS = ("LINEAR", "EASE_IN_OUT", "EASE_IN", "EASE_OUT")
@@ -59,3 +61,29 @@ class SceneOptions:
         w, h = self.resolution
         if not (16 <= w <= 16384 and 16 <= h <= 16384):
             raise ValueError(f"resolution must be between 16 and 16384 pixels a side, got {w}x{h}")
+
+
+# Command-line types shared by the render script and `trainer movie` (argparse shows their messages).
+def parse_resolution(text: str) -> tuple[int, int]:
+    """'1920x1080' -> (1920, 1080)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"resolution must look like 1920x1080, got {text!r}") from None
+    if not (16 <= w <= 16384 and 16 <= h <= 16384):
+        raise argparse.ArgumentTypeError(f"resolution must be between 16 and 16384 pixels a side, got {text}")
+    return w, h
+
+
+def choice(allowed: Sequence[str], upper: bool = True) -> Callable[[str], str]:
+    """A case-insensitive choice: 'ease-in-out' -> 'EASE_IN_OUT' (upper) or 'Glow' -> 'glow'."""
+
+    def conv(text: str) -> str:
+        v = text.upper().replace("-", "_") if upper else text.lower()
+        if v not in allowed:
+            raise argparse.ArgumentTypeError(
+                f"unknown value {text!r}: choose one of {', '.join(a.lower() for a in allowed)}"
+            )
+        return v
+
+    return conv

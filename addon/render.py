@@ -34,7 +34,16 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script by Blender: make the `addon` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from addon.options import CAMERA_MOVES, COLOR_MODES, EASINGS, ENGINES, LOOKS, SceneOptions  # noqa: E402
+from addon.options import (  # noqa: E402
+    CAMERA_MOVES,
+    COLOR_MODES,
+    EASINGS,
+    ENGINES,
+    LOOKS,
+    SceneOptions,
+    choice,
+    parse_resolution,
+)
 
 PROG = "flowreel-render"
 REPO = Path(__file__).resolve().parent.parent
@@ -60,16 +69,6 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def _resolution(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"resolution must look like 1920x1080, got {text!r}") from None
-    if not (16 <= w <= 16384 and 16 <= h <= 16384):
-        raise argparse.ArgumentTypeError(f"resolution must be between 16 and 16384 pixels a side, got {text}")
-    return w, h
-
-
 def _frame_range(text: str) -> tuple[int, int]:
     try:
         a, _, b = text.partition("-")
@@ -81,17 +80,6 @@ def _frame_range(text: str) -> tuple[int, int]:
     return first, last
 
 
-def _choice(allowed: Sequence[str], upper: bool):
-    def conv(text: str) -> str:
-        v = text.upper().replace("-", "_") if upper else text.lower()
-        if v not in allowed:
-            choices = ", ".join(a.lower() for a in allowed)
-            raise argparse.ArgumentTypeError(f"unknown value {text!r}: choose one of {choices}")
-        return v
-
-    return conv
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Render a Flowreel trajectory file to PNG frames, MP4 and GIF.")
     p.add_argument("traj", help="trajectory file (.npz, format flowreel.traj/1)")
@@ -100,23 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gif-width", type=int, default=640, help="GIF width in pixels (default 640; 0 = render width)")
     p.add_argument("--no-video", action="store_true", help="render PNG frames only")
     p.add_argument("--frames-dir", help="PNG frame folder (default: <output stem>_frames/ beside the output)")
-    p.add_argument("--look", type=_choice(LOOKS, False), default="glow", help=f"one of {', '.join(LOOKS)}")
-    p.add_argument("--engine", type=_choice(ENGINES, True), default="CYCLES", help="cycles, eevee or workbench")
+    p.add_argument("--look", type=choice(LOOKS, False), default="glow", help=f"one of {', '.join(LOOKS)}")
+    p.add_argument("--engine", type=choice(ENGINES, True), default="CYCLES", help="cycles, eevee or workbench")
     p.add_argument("--samples", type=int, help="render samples (default: the look's)")
-    p.add_argument("--resolution", type=_resolution, default=(1920, 1080), metavar="WxH")
+    p.add_argument("--resolution", type=parse_resolution, default=(1920, 1080), metavar="WxH")
     p.add_argument("--fps", type=int, default=24)
     p.add_argument("--seconds", type=float, default=5.0, help="duration of the flow (holds excluded)")
     p.add_argument("--hold-start", type=float, default=0.5, help="seconds of noise at rest before the flow")
     p.add_argument("--hold-end", type=float, default=1.0, help="seconds of the image at rest after the flow")
-    p.add_argument("--easing", type=_choice(EASINGS, True), default="EASE_IN_OUT",
+    p.add_argument("--easing", type=choice(EASINGS, True), default="EASE_IN_OUT",
                    help="linear, ease_in_out, ease_in or ease_out")
     p.add_argument("--reverse", action="store_true", help="the image dissolves into noise")
     p.add_argument("--ping-pong", action="store_true", help="noise -> image -> noise (looping GIFs)")
-    p.add_argument("--camera", type=_choice(CAMERA_MOVES, True), default="STATIC", help="static, push_in or orbit")
+    p.add_argument("--camera", type=choice(CAMERA_MOVES, True), default="STATIC", help="static, push_in or orbit")
     p.add_argument("--frames", type=_frame_range, metavar="A-B", help="render only scene frames A..B (render farm)")
     p.add_argument("--radius", type=float, default=0.0, help="particle radius (0 = automatic)")
     p.add_argument("--max-particles", type=int, default=0, help="render a random subset (0 = all)")
-    p.add_argument("--color-mode", type=_choice(COLOR_MODES, True), default=None,
+    p.add_argument("--color-mode", type=choice(COLOR_MODES, True), default=None,
                    help="image, gradient or single (default: gradient for the neon look, else image)")
     p.add_argument("--cache-dir", default="", help="PC2 cache folder (default: flowreel_cache beside the .npz)")
     p.add_argument("--replace-changed", action="store_true",

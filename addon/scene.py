@@ -114,7 +114,20 @@ def display_colors(opts: SceneOptions, colors: np.ndarray | None, start: np.ndar
         out = np.ones((n, 4), dtype=np.float32)
         out[:, :3] = _srgb_to_linear(rgb)
         return out
+    if colors is not None and is_monochrome(colors):
+        # A black-on-white (or any grey) picture carries shape, not colour: one ink for every point,
+        # so anti-aliased grey edges do not come out as a second colour. Black lets each look choose
+        # its ink (emission looks lift black to their own colour; ink stays dark on paper).
+        out = np.zeros((n, 4), dtype=np.float32)
+        out[:, 3] = 1.0
+        return out
     return image_colors(colors, n)
+
+
+def is_monochrome(colors: np.ndarray, spread: int = 24) -> bool:
+    """True when (nearly) every colour is a grey: max - min of R, G, B within `spread` of 255."""
+    rgb = colors[:, :3].astype(np.int16)
+    return bool(np.percentile(rgb.max(axis=1) - rgb.min(axis=1), 99) <= spread)
 
 
 def image_colors(colors: np.ndarray | None, n: int = 0) -> np.ndarray:

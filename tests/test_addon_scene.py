@@ -261,3 +261,16 @@ def test_saved_blend_plays_from_relative_cache_after_moving(bpy, tmp_path):
     obj = bpy.data.objects["Flowreel Points"]
     for f in (1, 10, 16, 25):
         np.testing.assert_allclose(evaluated(bpy, obj, f), expected(pos, timing.flow_time(f, opts)), atol=2e-5)
+
+
+def test_grey_pictures_get_one_ink_and_colour_pictures_keep_theirs(bpy):
+    from addon.scene import display_colors
+
+    opts = SceneOptions(color_mode="IMAGE")
+    start = np.zeros((4, 3), np.float32)
+    greys = np.array([[0, 0, 0, 255], [90, 90, 90, 255], [200, 200, 200, 255], [30, 30, 30, 255]], np.uint8)
+    d = display_colors(opts, greys, start)
+    assert np.all(d[:, :3] == d[0, :3]), "anti-aliased grey edges must not get a second colour"
+    reds = np.array([[220, 30, 30, 255], [90, 90, 90, 255], [240, 10, 10, 255], [200, 40, 20, 255]], np.uint8)
+    d = display_colors(opts, reds, start)
+    assert d[0, 0] > 0.5 and d[0, 1] < 0.05 and not np.allclose(d[0, :3], d[1, :3])

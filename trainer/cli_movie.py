@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from addon.options import CAMERA_MOVES, EASINGS, LOOKS
+from addon.options import CAMERA_MOVES, EASINGS, LOOKS, choice, parse_resolution
 from trainer.cli import (
     EXIT_INTERRUPTED,
     UsageError,
@@ -17,26 +17,6 @@ from trainer.cli import (
     positive_float,
     positive_int,
 )
-
-
-def _resolution(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"resolution must look like 1280x720, got {text!r}") from None
-    if not (16 <= w <= 16384 and 16 <= h <= 16384):
-        raise argparse.ArgumentTypeError(f"resolution must be between 16 and 16384 pixels a side, got {text}")
-    return w, h
-
-
-def _upper_choice(allowed: tuple[str, ...]):
-    def parse(text: str) -> str:
-        v = text.upper().replace("-", "_")
-        if v not in allowed:
-            raise argparse.ArgumentTypeError(f"{text!r}: choose one of {', '.join(a.lower() for a in allowed)}")
-        return v
-
-    return parse
 
 
 # ---- render ------------------------------------------------------------------------------------
@@ -85,9 +65,9 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=_number(int, lo=1, hi=240, what="an fps from 1 to 240"), default=24)
     p.add_argument("--hold-start", type=nonneg_float, default=0.5, help="seconds of noise at rest first")
     p.add_argument("--hold-end", type=nonneg_float, default=1.0, help="seconds of the picture at rest last")
-    p.add_argument("--resolution", type=_resolution, metavar="WxH", help="default: the quality's")
-    p.add_argument("--easing", type=_upper_choice(EASINGS), default="EASE_IN_OUT", help="linear, ease_in_out ...")
-    p.add_argument("--camera", type=_upper_choice(CAMERA_MOVES), default="STATIC", help="static, push_in or orbit")
+    p.add_argument("--resolution", type=parse_resolution, metavar="WxH", help="default: the quality's")
+    p.add_argument("--easing", type=choice(EASINGS), default="EASE_IN_OUT", help="linear, ease_in_out ...")
+    p.add_argument("--camera", type=choice(CAMERA_MOVES), default="STATIC", help="static, push_in or orbit")
     p.add_argument("--gif", action="store_true", help="also write a GIF beside the film")
     g = p.add_argument_group("budget (defaults come from --quality)")
     g.add_argument("--particles", type=positive_int, metavar="N")

@@ -34,6 +34,7 @@ import torch
 
 from trainer.density import ImageDensity
 from trainer.model import VectorField
+from trainer.progress import progress_bar
 
 CHECKPOINT = "checkpoint.pt"
 CKPT_FORMAT = "flowreel.ckpt/1"
@@ -418,10 +419,8 @@ def _fit(density: ImageDensity, config: FitConfig, run_dir: Path, *, resume: boo
             "config": c.to_json(),
         }
 
-    from tqdm import tqdm
-
-    bar = tqdm(total=c.steps, initial=step, desc=f"fit {c.method}", unit="step", disable=not progress,
-               dynamic_ncols=True, leave=False)
+    bar = progress_bar(total=c.steps, initial=step, desc=f"fit {c.method}", unit="step", disable=not progress,
+                       leave=False)
     params = list(model.parameters())
     ema_params = list(ema_model.parameters())
     t_last_ck = time.perf_counter()

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torchdiffeq import odeint
 
+from trainer.progress import progress_bar
+
 # Rows per network call inside the ODE right-hand side (cache-sized; see module docstring).
 EVAL_BATCH = 16384
 
@@ -65,10 +67,8 @@ class _Progress:
     def __init__(self, total: float, enabled: bool) -> None:
         self.bar = None
         if enabled:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc="integrate", unit="chunk", leave=False,
-                            bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} [{elapsed}<{remaining}]")
+            self.bar = progress_bar(total=total, desc="integrate", unit="chunk", leave=False,
+                                    bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} [{elapsed}<{remaining}]")
         self.base = 0.0
         self.done = 0.0
 
