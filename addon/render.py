@@ -21,6 +21,7 @@ Exit status: 0 done, 1 error (one ``flowreel-render: error: ...`` line on stderr
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import signal
@@ -31,8 +32,13 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script by Blender: make the `addon` package importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+_HERE = Path(__file__).resolve().parent
+if __package__ in (None, ""):  # run as a script by Blender: make the add-on package importable
+    sys.path.insert(0, str(_HERE.parent))
+    importlib.import_module(_HERE.name)
+# Below, the add-on's modules are `addon.*`; an installed add-on's package has another name
+# (flowreel, bl_ext.user_default.flowreel), so that name also answers to `addon`.
+sys.modules.setdefault("addon", sys.modules[__package__ or _HERE.name])
 
 from addon.options import (  # noqa: E402
     CAMERA_MOVES,

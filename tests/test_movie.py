@@ -69,8 +69,8 @@ def _probe(ffprobe: str, path: Path) -> tuple[int, int, int]:
     return n, w, h
 
 
-def _expected_frames() -> int:
-    return scene_frame_count(SceneOptions(seconds=SECONDS, fps=FPS, hold_start=HOLD_START, hold_end=HOLD_END))
+def _expected_frames(seconds: float = SECONDS) -> int:
+    return scene_frame_count(SceneOptions(seconds=seconds, fps=FPS, hold_start=HOLD_START, hold_end=HOLD_END))
 
 
 def _mask(a: np.ndarray) -> np.ndarray:
@@ -119,21 +119,22 @@ def test_movie_end_to_end_then_reuse(tmp_path, picture, runs, ffprobe_exe):
 
 def test_ctrl_c_mid_render_resumes(tmp_path, picture, runs, ffprobe_exe):
     frames_dir = tmp_path / "cut_frames"
-    args = [str(picture), "-o", "cut.mp4", "--runs-dir", str(runs), *TINY]
+    seconds = 6.0  # a longer film (~55 frames of ~0.1 s) so that the interrupt lands mid-render
+    args = [str(picture), "-o", "cut.mp4", "--runs-dir", str(runs), *TINY, "--seconds", str(seconds)]
     proc = _movie(args, tmp_path)
     deadline = time.time() + 600
     while time.time() < deadline and len(list(frames_dir.glob("frame_*.png"))) < 3:
         assert proc.poll() is None, proc.stdout.read()[-3000:]
-        time.sleep(0.2)
+        time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode != 0, "the interrupted movie reported success"
     assert "Traceback" not in out, out[-3000:]
     kept = {p.name: p.stat().st_mtime_ns for p in frames_dir.glob("frame_*.png")}
-    assert 3 <= len(kept) < _expected_frames()
+    assert 3 <= len(kept) < _expected_frames(seconds)
     assert not (tmp_path / "cut.mp4").exists()
 
     _run(args, tmp_path)
     for name, mtime in kept.items():
         assert (frames_dir / name).stat().st_mtime_ns == mtime, f"{name} was rendered again"
-    assert _probe(ffprobe_exe, tmp_path / "cut.mp4")[0] == _expected_frames()
+    assert _probe(ffprobe_exe, tmp_path / "cut.mp4")[0] == _expected_frames(seconds)
