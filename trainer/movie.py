@@ -137,6 +137,7 @@ def make_movie(s: MovieSettings) -> MovieResult:
         "--hold-end", str(s.hold_end),
         "--easing", s.easing,
         "--camera", s.camera,
+        "--replace-changed",  # frames left by a film with other settings are stale; same settings resume
     ]  # fmt: skip
     if q["motion_blur"]:
         args.append("--motion-blur")
