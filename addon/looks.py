@@ -87,6 +87,18 @@ _COMMON = {
     "eevee.taa_render_samples": 16,
 }
 
+# Glowing points on a dark background: light comes only from the points, so one bounce is enough.
+_EMISSIVE = {
+    **_COMMON,
+    "cycles.samples": 64,
+    "cycles.preview_samples": 16,
+    "cycles.max_bounces": 1,
+    "cycles.diffuse_bounces": 0,
+    # Filmic exists in 3.4 and 5.0 alike (AgX does not in 3.4): one tone curve everywhere,
+    # and it rolls bright overlaps off instead of clipping them to white.
+    "view_settings.view_transform": "Filmic",
+}
+
 LOOKS: dict[str, Look] = {
     "glow": Look(
         name="glow",
@@ -96,17 +108,7 @@ LOOKS: dict[str, Look] = {
         strength=1.0,
         saturation=1.25,
         value=1.0,
-        settings={
-            **_COMMON,
-            "cycles.samples": 64,
-            "cycles.preview_samples": 16,
-            "cycles.max_bounces": 1,
-            "cycles.diffuse_bounces": 0,
-            # Filmic exists in 3.4 and 5.0 alike (AgX does not in 3.4): one tone curve everywhere,
-            # and it rolls bright overlaps off instead of clipping them to white.
-            "view_settings.view_transform": "Filmic",
-            "view_settings.look": "Medium High Contrast",
-        },
+        settings={**_EMISSIVE, "view_settings.look": "Medium High Contrast"},
         glare=Glare(threshold=0.5, size_legacy=8, size=0.5, strength=0.6),
         workbench_color=(1.0, 0.85, 0.6),
         lift_below=0.1,
@@ -141,15 +143,7 @@ LOOKS: dict[str, Look] = {
         strength=1.8,
         saturation=1.6,
         value=1.0,
-        settings={
-            **_COMMON,
-            "cycles.samples": 64,
-            "cycles.preview_samples": 16,
-            "cycles.max_bounces": 1,
-            "cycles.diffuse_bounces": 0,
-            "view_settings.view_transform": "Filmic",
-            "view_settings.look": "High Contrast",
-        },
+        settings={**_EMISSIVE, "view_settings.look": "High Contrast"},
         glare=Glare(threshold=0.4, size_legacy=9, size=0.5, strength=0.8, saturation=1.3),
         workbench_color=(0.3, 0.9, 1.0),
         lift_below=0.1,
