@@ -40,6 +40,7 @@ if __package__ in (None, ""):  # run as a script by Blender: make the add-on pac
 # (flowreel, bl_ext.user_default.flowreel), so that name also answers to `addon`.
 sys.modules.setdefault("addon", sys.modules[__package__ or _HERE.name])
 
+from addon.atomic import atomic_write  # noqa: E402
 from addon.options import (  # noqa: E402
     CAMERA_MOVES,
     COLOR_MODES,
@@ -145,8 +146,13 @@ def output_paths(args: argparse.Namespace) -> tuple[Path, list[Path]]:
     videos = [] if args.no_video else [out]
     if args.gif and out.suffix.lower() == ".mp4" and not args.no_video:
         videos.append(out.with_suffix(".gif"))
-    frames = Path(args.frames_dir) if args.frames_dir else out.with_name(f"{out.stem}_frames")
+    frames = Path(args.frames_dir) if args.frames_dir else default_frames_dir(out)
     return frames, videos
+
+
+def default_frames_dir(output: Path) -> Path:
+    """Where a film's PNG frames go unless --frames-dir says otherwise: <stem>_frames/ beside it."""
+    return output.with_name(f"{output.stem}_frames")
 
 
 # --- PNG frames on disk ---------------------------------------------------------------------------
@@ -194,9 +200,8 @@ def check_stamp(folder: Path, args: argparse.Namespace) -> None:
         print(f"{PROG}: settings changed ({diff}): discarded {len(stale)} old frames in {folder}", flush=True)
         old = None
     if old is None:
-        tmp = path.with_name(f".{STAMP}.partial")
-        tmp.write_text(json.dumps(stamp, indent=1, sort_keys=True))
-        os.replace(tmp, path)
+        with atomic_write(path) as f:
+            f.write(json.dumps(stamp, indent=1, sort_keys=True).encode())
 
 
 def _clock(seconds: float) -> str:

@@ -20,9 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import signal
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -32,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from addon.atomic import atomic_write
 from trainer.density import ImageDensity
 from trainer.model import VectorField
 from trainer.progress import progress_bar
@@ -191,15 +190,8 @@ def resolve_device(name: str) -> torch.device:
 
 # ---- small helpers ---------------------------------------------------------------------------
 def _atomic_write_bytes(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        write(f)
 
 
 def _write_json(path: Path, data: dict) -> None:

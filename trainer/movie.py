@@ -13,6 +13,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from addon.render import default_frames_dir
+
 from . import trajfile
 from .density import load_density
 from .export import export_trajectories
@@ -157,7 +159,7 @@ def make_movie(s: MovieSettings) -> MovieResult:
     if missing:
         raise MovieError(f"render finished but did not write {', '.join(missing)}")
     # The render script's default frames folder; a sheet of t = 0 .. 1 to judge the film at a glance.
-    files.append(contact_sheet(out.with_name(f"{out.stem}_frames"), out.with_name(f"{out.stem}_sheet.png")))
+    files.append(contact_sheet(default_frames_dir(out), out.with_name(f"{out.stem}_sheet.png")))
     return MovieResult(files, times, metrics.get("excess_tv"), reused)
 
 

@@ -16,10 +16,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from addon.atomic import atomic_write
 from addon.options import SceneOptions
+from addon.render import FRAME_NAME, STAMP
 from addon.timing import flow_time, layout
-
-STAMP = "flowreel_render.json"
-FRAME_NAME = "frame_{:04d}.png"
 
 
 class SheetError(ValueError):
