@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -97,10 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-default", action="store_true")
     ap.add_argument("--nll-samples", type=int, default=5000)
     ap.add_argument("--config", type=json.loads, default={}, help="FitConfig overrides as JSON")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads for everything, peers included")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads for everything, peers included (default: as a user gets them: fit trains "
+                         "on FitConfig.threads plus batch workers, everything else on torch's default)")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    args.config.setdefault("threads", args.threads)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        args.config.setdefault("threads", args.threads)
     rows = []
     for image in [] if args.skip_default else args.images:
         d = load_density(REPO / "examples" / f"{image}.png")
@@ -120,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         rows[-1]["method"] += f" ({args.compare:g} s)"
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print(f"\nfit bench: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
+          f"{args.threads or 'default'} threads, {os.cpu_count()} CPUs, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
     print(table(rows))
     return 0
 

@@ -272,7 +272,8 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("image", type=Path, help="PNG/JPEG/... picture; ink = alpha, else darkness")
     p.add_argument("--export", type=Path, metavar="TRAJ.npz", help="also export trajectories to this file")
     p.add_argument("--out", type=Path, metavar="RUN_DIR", help="run directory (default: runs/<image name>)")
-    p.add_argument("--steps", type=positive_int, metavar="N", help="training steps (default: the method's, fm 3000)")
+    p.add_argument("--steps", type=positive_int, metavar="N",
+                   help="training steps (default: the method's, fm 5000, ffjord 300)")
     p.add_argument(
         "--method", choices=("fm", "ffjord"), default="fm", help="fm: flow matching (default); ffjord: likelihood"
     )

@@ -10,13 +10,14 @@
   a faithful reference and for likelihood work. Much slower per step.
 
 Both learn v(t, x) with t=0 the standard normal and t=1 the image, so export and eval do not care which
-was used. All randomness of training (data, noise, times) comes from ONE numpy generator seeded by
-``seed`` (torch's generator only initialises the weights), so a seed gives the same checkpoint on CPU,
-and a resumed run continues the exact random stream of an uninterrupted one.
+was used. The randomness of step k (data, noise, times) comes from a numpy generator seeded by
+``(seed, k)`` (trainer.batches; torch's generator only initialises the weights), so a seed gives the same
+checkpoint on CPU, and a resumed run takes the same steps as an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 
 from addon.atomic import atomic_write
+from trainer.batches import Prefetcher, default_workers, fm_batch, step_rng
 from trainer.density import ImageDensity
 from trainer.model import VectorField
 from trainer.progress import progress_bar
@@ -42,7 +44,9 @@ METHODS = ("fm", "ffjord")
 # Per-method defaults for fields left as None. FM's step count is sized so that a default fit (training +
 # the 100k-sample metric) takes 82-94 s on the project's shared 2-core CPU (bench/results/trainer.md).
 DEFAULTS = {
-    "fm": {"steps": 4000, "batch_size": 512, "lr": 1e-2},  # logo excess TV: lr 2e-3 0.109, 5e-3 0.080 (3000 steps)
+    # logo excess TV (bench/results/trainer.md): batch 512 x 8000 steps 0.047, 1024 x 5000 0.037, 2048 x 3000
+    # 0.038 at about equal time; lr 7e-3 0.040, 2e-2 0.047
+    "fm": {"steps": 5000, "batch_size": 1024, "lr": 1e-2},
     "ffjord": {"steps": 300, "batch_size": 512, "lr": 2e-3},
 }
 
@@ -82,14 +86,18 @@ class FitConfig:
     # flow matching
     sigma: float = 0.0  # std of Gaussian noise around the straight path
     ot: bool = True  # minibatch optimal-transport coupling
-    ot_block: int = 128  # exact assignment on blocks of this size (cost grows ~ block^3)
+    # exact assignment on blocks of this size; its CPU cost per point grows ~ block^2. Logo, batch 512: block 128 x
+    # 4000 steps 0.052 (53 s, the assignment set the pace), 64 x 8000 0.047 (62 s), 32 x 8000 0.054 (66 s)
+    ot_block: int = 64
     t_power: float = 1.0  # t = 1 - (1 - u)^t_power, u uniform: > 1 trains more near t=1, where edges form
     # ffjord
     ffjord_tol: float = 1e-3  # rtol = atol of the training solve
     # bookkeeping
-    # CPU threads during fit (None = torch's default). Small-batch training is latency-bound: on the shared
-    # 2-core test machine 1 thread ran 28 ms/step against 211 ms/step with 2 contended threads.
+    # CPU threads of the training loop (None = torch's default). Small-batch training is latency-bound: on the
+    # shared 2-core test machine 1 thread ran 28 ms/step against 211 ms/step with 2 contended threads; and the
+    # batch workers need a core of their own.
     threads: int | None = 1
+    workers: int | None = None  # threads drawing batches ahead (None = trainer.batches.default_workers(), 0 = none)
     max_seconds: float | None = None  # stop training early after this many seconds (the schedule is not rescaled)
     checkpoint_every: float = 30.0  # seconds between periodic checkpoints
     eval_samples: int = 100_000
@@ -122,6 +130,7 @@ class FitConfig:
             (c.max_seconds is None or c.max_seconds > 0, f"max_seconds must be > 0, got {c.max_seconds}"),
             (c.eval_samples >= 1, f"eval_samples must be >= 1, got {c.eval_samples}"),
             (c.threads is None or c.threads >= 1, f"threads must be >= 1, got {c.threads}"),
+            (c.workers is None or c.workers >= 0, f"workers must be >= 0, got {c.workers}"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -207,17 +216,16 @@ def _lr_at(step: int, c: FitConfig) -> float:
     return c.lr * (c.final_lr + (1 - c.final_lr) * 0.5 * (1 + math.cos(math.pi * min(p, 1.0))))
 
 
-def ot_pair(x0: np.ndarray, x1: np.ndarray, block: int) -> np.ndarray:
-    """Reorder x1 so that (x0[i], x1[i]) is an exact squared-distance optimal assignment within each block."""
-    from scipy.optimize import linear_sum_assignment
-
-    out = x1.copy()
-    for s in range(0, len(x0), block):
-        a, b = x0[s:s + block], x1[s:s + block]
-        cost = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
-        _, cols = linear_sum_assignment(cost)
-        out[s:s + block] = b[cols]
-    return out
+@contextlib.contextmanager
+def _torch_threads(n: int | None):
+    """torch's CPU thread count set to n (None: unchanged) inside the block, restored after."""
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 class _SigintFlag:
@@ -247,28 +255,30 @@ class _SigintFlag:
 
 
 # ---- the two training objectives -----------------------------------------------------------
-def _fm_loss(model, density, c: FitConfig, rng: np.random.Generator, device) -> torch.Tensor:
-    x1 = density.sample(c.batch_size, rng)
-    x0 = rng.standard_normal(x1.shape).astype(np.float32)
-    if c.ot:
-        x1 = ot_pair(x0, x1, c.ot_block)
-    u = rng.random(len(x1))
-    t = (1 - (1 - u) ** c.t_power if c.t_power != 1 else u).astype(np.float32)
-    eps = rng.standard_normal(x1.shape).astype(np.float32) if c.sigma > 0 else None
-    x0_t, x1_t, t_t = (torch.from_numpy(a).to(device) for a in (x0, x1, t))
+def _batch(density: ImageDensity, c: FitConfig, step: int) -> dict[str, np.ndarray]:
+    """The training batch of step ``step`` (trainer.batches: the same on any thread, before or after resume)."""
+    rng = step_rng(c.seed, step)
+    if c.method == "ffjord":
+        return {"x": density.sample(c.batch_size, rng)}
+    return fm_batch(density, rng, batch_size=c.batch_size, ot=c.ot, ot_block=c.ot_block, t_power=c.t_power,
+                    sigma=c.sigma)
+
+
+def _fm_loss(model, batch: dict[str, np.ndarray], c: FitConfig, device) -> torch.Tensor:
+    x0_t, x1_t, t_t = (torch.from_numpy(batch[k]).to(device) for k in ("x0", "x1", "t"))
     xt = (1 - t_t[:, None]) * x0_t + t_t[:, None] * x1_t
-    if eps is not None:
-        xt = xt + c.sigma * torch.from_numpy(eps).to(device)
+    if "eps" in batch:
+        xt = xt + c.sigma * torch.from_numpy(batch["eps"]).to(device)
     v = model(t_t, xt)
     return ((v - (x1_t - x0_t)) ** 2).sum(1).mean()
 
 
-def _ffjord_loss(model, density, c: FitConfig, rng: np.random.Generator, device) -> torch.Tensor:
+def _ffjord_loss(model, batch: dict[str, np.ndarray], c: FitConfig, device) -> torch.Tensor:
     from torchdiffeq import odeint
 
     from trainer.flow import divergence, standard_normal_logpdf
 
-    x = torch.from_numpy(density.sample(c.batch_size, rng)).to(device)
+    x = torch.from_numpy(batch["x"]).to(device)
 
     def func(t, state):
         v, div = divergence(model, t, state[0], create_graph=True)
@@ -343,25 +353,9 @@ def fit(
     Returns the metrics dict (steps, seconds, train_seconds, excess_tv, method, device, torch, ...).
     resume=True continues from run_dir/checkpoint.pt with the config saved there (same total steps).
     Ctrl-C saves a checkpoint and raises FitInterrupted. `on_step(step, loss)` is called after each
-    completed step (tests, GUIs). config.threads applies to CPU work during the call only.
+    completed step (tests, GUIs). config.threads applies to the training loop only; the metric runs on
+    torch's thread count (one 100k-particle solve: 23 s on 1 thread, 15 s on 2, idle 2-core box).
     """
-    threads = config.threads
-    if resume and (Path(run_dir) / "config.json").exists():
-        try:
-            threads = json.loads((Path(run_dir) / "config.json").read_text()).get("threads", threads)
-        except (OSError, json.JSONDecodeError):
-            pass
-    old = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(int(threads))
-    try:
-        return _fit(density, config, run_dir, resume=resume, progress=progress, on_step=on_step)
-    finally:
-        torch.set_num_threads(old)
-
-
-def _fit(density: ImageDensity, config: FitConfig, run_dir: Path, *, resume: bool, progress: bool,
-         on_step) -> dict:
     run_dir = Path(run_dir)
     t_call = time.perf_counter()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -382,13 +376,11 @@ def _fit(density: ImageDensity, config: FitConfig, run_dir: Path, *, resume: boo
     ema_model.load_state_dict(model.state_dict())
     ema_model.requires_grad_(False)
     opt = torch.optim.Adam(model.parameters(), lr=c.lr)
-    rng = np.random.default_rng(c.seed)
     step, train_seconds, losses = 0, 0.0, []
     if ck is not None:
         model.load_state_dict(ck["model"])
         ema_model.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["optimizer"])
-        rng.bit_generator.state = ck["rng"]
         torch.set_rng_state(ck["torch_rng"].cpu())
         step, train_seconds, losses = int(ck["step"]), float(ck["train_seconds"]), list(ck.get("losses", []))
     else:
@@ -404,7 +396,6 @@ def _fit(density: ImageDensity, config: FitConfig, run_dir: Path, *, resume: boo
             "model": model.state_dict(),
             "ema": ema_model.state_dict(),
             "optimizer": opt.state_dict(),
-            "rng": rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
             "train_seconds": train_seconds,
             "losses": losses,
@@ -418,7 +409,9 @@ def _fit(density: ImageDensity, config: FitConfig, run_dir: Path, *, resume: boo
     t_last_ck = time.perf_counter()
     running = None
     stopped_early = False
-    with _SigintFlag() as sigint:
+    workers = default_workers() if c.workers is None else c.workers
+    batches = Prefetcher(lambda k: _batch(density, c, k), step, c.steps, workers=workers)
+    with _SigintFlag() as sigint, batches, _torch_threads(c.threads):
         try:
             t_seg = time.perf_counter()
             while step < c.steps:
@@ -427,17 +420,13 @@ def _fit(density: ImageDensity, config: FitConfig, run_dir: Path, *, resume: boo
                 if c.max_seconds is not None and train_seconds + time.perf_counter() - t_seg >= c.max_seconds:
                     stopped_early = True
                     break
-                rng_before = rng.bit_generator.state
-                try:
-                    for g in opt.param_groups:
-                        g["lr"] = _lr_at(step, c)
-                    loss = loss_fn(model, density, c, rng, device)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                except KeyboardInterrupt:
-                    rng.bit_generator.state = rng_before  # the step never happened
-                    raise
-                # commit: nothing below draws randomness, and SIGINT only sets a flag here
+                for g in opt.param_groups:
+                    g["lr"] = _lr_at(step, c)
+                loss = loss_fn(model, batches.get(step), c, device)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                # commit: a KeyboardInterrupt above leaves the step undone (its batch is drawn again on resume);
+                # below, SIGINT only sets a flag
                 opt.step()
                 decay = min(c.ema, (1 + step) / (10 + step))
                 with torch.no_grad():
@@ -483,7 +472,7 @@ def _fit(density: ImageDensity, config: FitConfig, run_dir: Path, *, resume: boo
         "final_loss": round(float(np.mean(losses[-50:])), 6) if losses else None,
         "device": str(device),
         "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
+        "threads": c.threads,  # during training
     }
     _write_json(run_dir / "metrics.json", metrics)
     return metrics
