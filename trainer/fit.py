@@ -41,8 +41,8 @@ CHECKPOINT = "checkpoint.pt"
 CKPT_FORMAT = "flowreel.ckpt/1"
 METHODS = ("fm", "ffjord")
 
-# Per-method defaults for fields left as None. FM's step count is sized so that a default fit (training +
-# the 100k-sample metric) takes 82-94 s on the project's shared 2-core CPU (bench/results/trainer.md).
+# Per-method defaults for fields left as None. FM's are sized so that a default fit (training + the 100k-sample
+# metric) takes 69-72 s on the project's idle 2-core CPU, leaving room under the 120 s target for a busier one.
 DEFAULTS = {
     # logo excess TV (bench/results/trainer.md): batch 512 x 8000 steps 0.047, 1024 x 5000 0.037, 2048 x 3000
     # 0.038 at about equal time; lr 7e-3 0.040, 2e-2 0.047
