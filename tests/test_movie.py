@@ -138,3 +138,15 @@ def test_ctrl_c_mid_render_resumes(tmp_path, picture, runs, ffprobe_exe):
     for name, mtime in kept.items():
         assert (frames_dir / name).stat().st_mtime_ns == mtime, f"{name} was rendered again"
     assert _probe(ffprobe_exe, tmp_path / "cut.mp4")[0] == _expected_frames(seconds)
+
+
+def test_run_dir_key_ignores_where_and_how_fast_a_fit_trains_but_not_what_it_learns(tmp_path):
+    from trainer.fit import FitConfig
+    from trainer.movie import MovieSettings, run_dir_for
+
+    def key(**fit):
+        s = MovieSettings(image=tmp_path / "a.png", output=tmp_path / "a.mp4", fit_config=FitConfig(**fit))
+        return run_dir_for("ab" * 32, "a", s)
+
+    assert key() == key(device="cuda", workers=0) == key(workers=3)
+    assert key() != key(steps=10) and key() != key(seed=1)

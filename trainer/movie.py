@@ -71,6 +71,7 @@ def run_dir_for(image_sha256: str, stem: str, settings: MovieSettings) -> Path:
     """The run directory of a fit: same image bytes + same settings -> same directory."""
     fit_settings = asdict(settings.fit_config)
     fit_settings.pop("device")  # where it trains does not change what it learns
+    fit_settings.pop("workers")  # nor how many threads draw its batches (tests/test_trainer_batches.py)
     key = json.dumps(
         {"image": image_sha256, "density": settings.density_options, "fit": fit_settings},
         sort_keys=True,
