@@ -78,6 +78,14 @@ def test_help_every_command_has_examples(capsys):
         assert "examples:" in out and f"trainer {name} " in out
 
 
+def test_fit_help_gives_the_real_default_steps(capsys):
+    from trainer.fit import DEFAULTS
+
+    assert main(["fit", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps help lines
+    assert f"fm {DEFAULTS['fm']['steps']}, ffjord {DEFAULTS['ffjord']['steps']}" in out
+
+
 def test_no_command_prints_usage(capsys):
     assert main([]) == 2
     assert "usage:" in capsys.readouterr().err
