@@ -70,9 +70,14 @@ def _output(stream, out_path: str, fps: float, gif_width: int | None):
     raise EncodeError(f"{os.path.basename(out_path)}: unknown video type {ext!r} (use .mp4 or .gif)")
 
 
-def _fail(e_stderr: bytes, tmp: str, out_path: str, fallback: str) -> EncodeError:
+def _discard(tmp: str) -> None:
+    """Remove a half-written output (ffmpeg writes to the temporary name; the real name is untouched)."""
     if os.path.exists(tmp):
         os.unlink(tmp)
+
+
+def _fail(e_stderr: bytes, tmp: str, out_path: str, fallback: str) -> EncodeError:
+    _discard(tmp)
     lines = [ln for ln in (e_stderr or b"").decode("utf-8", "replace").splitlines() if ln.strip()]
     return EncodeError(f"ffmpeg failed writing {os.path.basename(out_path)}: {lines[-1] if lines else fallback}")
 
@@ -84,8 +89,7 @@ def _run(out, tmp: str, out_path: str) -> str:
     except ffmpeg.Error as e:
         raise _fail(e.stderr, tmp, out_path, str(e)) from None
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _discard(tmp)
         raise
     os.replace(tmp, out_path)
     return out_path
@@ -131,8 +135,7 @@ def encode_arrays(frames: Iterable[np.ndarray], out_path: str, fps: float, gif_w
     except BaseException:
         proc.kill()
         proc.wait()
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _discard(tmp)
         raise
     os.replace(tmp, out_path)
     return out_path
