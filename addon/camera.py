@@ -20,8 +20,9 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
-from . import compat, timing
-from .options import SceneOptions
+from . import compat
+from .core import timing
+from .core.options import SceneOptions
 
 MARGIN = 0.08  # particles fill at most 1 / (1 + MARGIN) of the half-frame in each direction
 PUSH_IN_START = 1.3  # push-in starts this much farther away than the tight fit, ends at the fit

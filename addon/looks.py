@@ -32,7 +32,7 @@ from typing import Any
 
 import bpy
 
-from .options import LOOKS as LOOK_NAMES
+from .core.options import LOOKS as LOOK_NAMES
 
 DISPLAY_ATTRIBUTE = "flowreel_display"  # per-point linear RGBA written by addon.scene
 TAG = "flowreel_look"  # ID property on everything a look creates

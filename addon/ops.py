@@ -4,8 +4,8 @@ import bpy
 from bpy.props import StringProperty
 from bpy_extras.io_utils import ImportHelper
 
+from .core.trajformat import TrajectoryError
 from .props import OptionProps
-from .trajformat import TrajectoryError
 
 _USER_ERRORS = (TrajectoryError, ValueError, OSError)  # SceneError is a ValueError
 

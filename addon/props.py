@@ -6,7 +6,7 @@ No `from __future__ import annotations` here: Blender reads the property annotat
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
 
-from .options import CAMERA_MOVES, COLOR_MODES, EASINGS, LOOKS, SceneOptions
+from .core.options import CAMERA_MOVES, COLOR_MODES, EASINGS, LOOKS, SceneOptions
 
 _LABELS = {
     "IMAGE": ("Image", "Each particle keeps the colour of the image where it ends"),

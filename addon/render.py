@@ -1,13 +1,13 @@
 """Headless film render: trajectory file -> PNG frames -> MP4 (and GIF).
 
     blender -b --python addon/render.py -- traj.npz -o film.mp4 [options]   # any Blender 3.4 - 5.0
-    python -m addon.render traj.npz -o film.mp4 [options]                   # with the bpy module
+    python -m flowreel.addon.render traj.npz -o film.mp4 [options]                   # with the bpy module
 
-The scene is built from scratch (factory settings, then `addon.scene.build_scene`). Frames are
+The scene is built from scratch (factory settings, then `scene.build_scene`). Frames are
 rendered one by one to ``<frames-dir>/frame_NNNN.png`` (scene frame numbers), each written under a
 temporary name and renamed when complete; frames already on disk (valid PNG of the right size)
 are skipped, so an interrupted render resumes where it stopped and a render farm can split the
-film with ``--frames A-B``. Encoding (addon/encode.py) runs once every frame of the film exists.
+film with ``--frames A-B``. Encoding (core/encode.py) runs once every frame of the film exists.
 
 Encoding inside Blender's own Python: it has numpy but no pip packages, so when ``ffmpeg-python``
 cannot be imported the encode step runs in a subprocess of another Python that has it
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import signal
 import subprocess
@@ -32,16 +31,26 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
-if __package__ in (None, ""):  # run as a script by Blender: make the add-on package importable
-    sys.path.insert(0, str(_HERE.parent))
-    importlib.import_module(_HERE.name)
-# Below, the add-on's modules are `addon.*`; an installed add-on's package has another name
-# (flowreel, bl_ext.user_default.flowreel), so that name also answers to `addon`.
-sys.modules.setdefault("addon", sys.modules[__package__ or _HERE.name])
+if __package__ in (None, ""):  # run as a script (`blender -b --python .../render.py`): load the package first
+    import importlib.util
 
-from addon.atomic import atomic_write  # noqa: E402
-from addon.options import (  # noqa: E402
+    _spec = importlib.util.spec_from_file_location("_flowreel_bootstrap", Path(__file__).with_name("bootstrap.py"))
+    _boot = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_boot)
+    sys.exit(importlib.import_module(f"{_boot.load_package(Path(__file__).resolve().parent)}.render").main())
+
+from .core.frames import (  # noqa: E402
+    FRAME_GLOB,
+    FRAME_NAME,
+    FRAME_PATTERN,
+    RECORD_KEYS,
+    default_frames_dir,
+    frame_done,
+    png_size,
+    read_record,
+    write_record,
+)
+from .core.options import (  # noqa: E402
     CAMERA_MOVES,
     COLOR_MODES,
     EASINGS,
@@ -53,14 +62,8 @@ from addon.options import (  # noqa: E402
 )
 
 PROG = "flowreel-render"
-REPO = Path(__file__).resolve().parent.parent
-FRAME_NAME = "frame_{:04d}.png"
-FRAME_PATTERN = "frame_%04d.png"
-STAMP = "flowreel_render.json"  # what the frames in a folder were rendered from
-# Options that change the pictures; frames rendered with other values must not be reused.
-PICTURE_OPTIONS = ("look", "engine", "samples", "resolution", "fps", "seconds", "hold_start", "hold_end", "easing",
-                   "reverse", "ping_pong", "camera", "radius", "max_particles", "color_mode", "denoise",
-                   "motion_blur", "seed")
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent  # a checkout: its .venv may have ffmpeg-python for Blender's own Python
 
 
 class RenderError(Exception):
@@ -150,58 +153,27 @@ def output_paths(args: argparse.Namespace) -> tuple[Path, list[Path]]:
     return frames, videos
 
 
-def default_frames_dir(output: Path) -> Path:
-    """Where a film's PNG frames go unless --frames-dir says otherwise: <stem>_frames/ beside it."""
-    return output.with_name(f"{output.stem}_frames")
-
-
-# --- PNG frames on disk ---------------------------------------------------------------------------
-def png_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) of a complete PNG file, or None if it is missing, truncated or not a PNG."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(24)
-            f.seek(0, os.SEEK_END)
-            if f.tell() < 57:
-                return None
-            f.seek(-12, os.SEEK_END)
-            tail = f.read(12)
-    except OSError:
-        return None
-    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR" or tail[4:8] != b"IEND":
-        return None
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-
-
-def frame_done(path: Path, size: tuple[int, int]) -> bool:
-    return png_size(path) == tuple(size)
-
-
+# --- frames folder --------------------------------------------------------------------------------
 def check_stamp(folder: Path, args: argparse.Namespace) -> None:
     """Refuse to mix frames of different renders in one folder; record this render's settings.
 
     Render-farm parts run with the same options (only --frames differs), so they agree."""
     st = os.stat(args.traj)
     stamp = {"traj": os.path.abspath(args.traj), "traj_size": st.st_size, "traj_mtime_ns": st.st_mtime_ns}
-    stamp.update({k: list(v) if isinstance(v, tuple) else v for k, v in vars(args).items() if k in PICTURE_OPTIONS})
-    path = folder / STAMP
-    try:
-        old = json.loads(path.read_text())
-    except (OSError, ValueError):
-        old = None
+    stamp.update({k: list(v) if isinstance(v, tuple) else v for k, v in vars(args).items() if k in RECORD_KEYS})
+    old = read_record(folder)
     if old is not None and old != stamp:
         diff = ", ".join(sorted(k for k in stamp.keys() | old.keys() if stamp.get(k) != old.get(k)))
         if not args.replace_changed:
             raise RenderError(f"frames in {folder} were rendered with other settings ({diff} differ): "
                               "use another --frames-dir, or --replace-changed to discard them")
-        stale = sorted(folder.glob("frame_[0-9][0-9][0-9][0-9].png"))
+        stale = sorted(folder.glob(FRAME_GLOB))
         for f in stale:
             f.unlink()
         print(f"{PROG}: settings changed ({diff}): discarded {len(stale)} old frames in {folder}", flush=True)
         old = None
     if old is None:
-        with atomic_write(path) as f:
-            f.write(json.dumps(stamp, indent=1, sort_keys=True).encode())
+        write_record(folder, stamp)
 
 
 def _clock(seconds: float) -> str:
@@ -244,7 +216,7 @@ def legacy_eevee_spheres(obj) -> None:
     realizes them (per-point attributes such as `flowreel_display` carry over to the spheres)."""
     import bpy
 
-    from addon import compat
+    from . import compat
 
     material = obj.data.materials[0] if len(obj.data.materials) else None
     n = len(obj.data.vertices)
@@ -273,7 +245,7 @@ def legacy_eevee_spheres(obj) -> None:
 def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> str:
     """Engine, samples, denoising and the Workbench preview shading; returns the engine id.
     `points`: the Flowreel points objects (EEVEE Legacy needs real spheres on them)."""
-    from addon import compat, looks
+    from . import compat, looks
 
     engine = compat.engine_id(args.engine)
     if args.engine == "EEVEE" and compat.VERSION < (4, 2, 0):
@@ -393,7 +365,7 @@ def _encoder_available() -> bool:
 def encode(folder: Path, start: int, video: Path, fps: int, gif_width: int | None) -> None:
     pattern = str(folder / FRAME_PATTERN)
     if _encoder_available():
-        from addon.encode import EncodeError, encode_image_sequence
+        from .core.encode import EncodeError, encode_image_sequence
 
         try:
             encode_image_sequence(pattern, str(video), fps, start_number=start, gif_width=gif_width)
@@ -404,12 +376,16 @@ def encode(folder: Path, start: int, video: Path, fps: int, gif_width: int | Non
     if exe is None:
         raise RenderError(f"cannot encode {video.name}: this Python lacks ffmpeg-python and no other Python has it "
                           f"(set FLOWREEL_PYTHON); the frames are in {folder}")
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from addon.encode import EncodeError, encode_image_sequence\n"
+    # The other Python need not have Flowreel installed: load core/encode.py (stdlib + numpy + ffmpeg-python) by path.
+    code = ("import importlib.util, sys\n"
+            "spec = importlib.util.spec_from_file_location('flowreel_encode', sys.argv[1])\n"
+            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+            "EncodeError, encode_image_sequence = m.EncodeError, m.encode_image_sequence\n"
             "try: encode_image_sequence(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), "
             "int(sys.argv[6]) or None)\n"
             "except EncodeError as e: print(e, file=sys.stderr); sys.exit(1)")
-    r = subprocess.run([exe, "-c", code, str(REPO), pattern, str(video), str(fps), str(start), str(gif_width or 0)],
-                       capture_output=True, text=True)
+    argv = [str(HERE / "core" / "encode.py"), pattern, str(video), str(fps), str(start), str(gif_width or 0)]
+    r = subprocess.run([exe, "-c", code, *argv], capture_output=True, text=True)
     if r.returncode != 0:
         lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
         raise RenderError(lines[-1] if lines else f"encoding {video.name} failed (exit {r.returncode})")
@@ -422,7 +398,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_particles < 0 or args.radius < 0:
         raise RenderError("radius and max-particles must be >= 0")
     bpy = _import_bpy()
-    from addon.scene import build_scene
+    from .scene import build_scene
 
     if args.samples is not None and args.samples < 1:
         raise RenderError(f"samples must be >= 1, got {args.samples}")

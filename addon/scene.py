@@ -22,9 +22,10 @@ from collections.abc import Callable
 import bpy
 import numpy as np
 
-from . import camera, compat, pointcache, timing, trajformat
-from .options import SceneOptions
-from .trajformat import TrajectoryError
+from . import camera, compat
+from .core import pointcache, timing, trajformat
+from .core.options import SceneOptions
+from .core.trajformat import TrajectoryError
 
 CACHE_DIR_DEFAULT = "//flowreel_cache"
 CACHE_MOD = "Flowreel Cache"

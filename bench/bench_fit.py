@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainer.density import load_density
-from trainer.fit import FitConfig, fit, load_run
-from trainer.flow import log_prob
-from trainer.metrics import excess_tv
+from flowreel.trainer.density import load_density
+from flowreel.trainer.fit import FitConfig, fit, load_run
+from flowreel.trainer.flow import log_prob
+from flowreel.trainer.metrics import excess_tv
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -45,7 +45,7 @@ def proc_status() -> dict[str, int]:
 
 def make_trajectory(path: Path, n: int, t: int, work: Path) -> None:
     """Noise -> points on a disk-and-ring picture, written without holding all frames in memory."""
-    from addon import trajformat
+    from flowreel.addon.core import trajformat
 
     rng = np.random.default_rng(0)
     z = rng.normal(size=(n, 2)).astype(np.float32)
@@ -68,9 +68,9 @@ def child(npz: str, cache_dir: str, frames: int) -> None:
     """Runs in a fresh process: import + play, print one JSON line."""
     import bpy
 
-    from addon import timing
-    from addon.options import SceneOptions
-    from addon.scene import build_scene
+    from flowreel.addon.core import timing
+    from flowreel.addon.core.options import SceneOptions
+    from flowreel.addon.scene import build_scene
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     base = proc_status()

@@ -34,7 +34,7 @@ def _in_child(fn, *args):
 
 
 def stage_load(path: str) -> dict:
-    from trainer.density import load_density
+    from flowreel.trainer.density import load_density
 
     base = _rss_mb()
     t = time.perf_counter()
@@ -44,8 +44,8 @@ def stage_load(path: str) -> dict:
 
 
 def stage_sample_metrics() -> dict:
-    from trainer.density import load_density
-    from trainer.metrics import excess_tv
+    from flowreel.trainer.density import load_density
+    from flowreel.trainer.metrics import excess_tv
 
     d = load_density(REPO / "examples/logo.png")
     rng = np.random.default_rng(0)
@@ -62,8 +62,8 @@ def stage_sample_metrics() -> dict:
 
 
 def stage_preview(traj: str, out: str) -> dict:
-    from addon.trajformat import read
-    from trainer.preview import preview, render_frames
+    from flowreel.addon.core.trajformat import read
+    from flowreel.trainer.preview import preview, render_frames
 
     t = time.perf_counter()
     n = sum(1 for _ in render_frames(read(traj, mmap=True), size=512))
@@ -80,8 +80,8 @@ def main() -> int:
     args = ap.parse_args()
     from PIL import Image, ImageDraw
 
-    from addon.trajformat import Trajectory, write
-    from trainer.density import load_density
+    from flowreel.addon.core.trajformat import Trajectory, write
+    from flowreel.trainer.density import load_density
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -32,7 +32,7 @@ def synthetic_traj(path: Path, n: int, n_frames: int, image: Path, seed: int = 0
     """noise (t = 0) -> points sampled from the dark pixels of `image` (t = 1), swirling paths."""
     from PIL import Image
 
-    from addon import trajformat
+    from flowreel.addon.core import trajformat
 
     rng = np.random.default_rng(seed)
     gray = np.asarray(Image.open(image).convert("L"), dtype=np.float64) / 255.0
@@ -59,8 +59,8 @@ def synthetic_traj(path: Path, n: int, n_frames: int, image: Path, seed: int = 0
 def time_case(traj: Path, engine: str, look: str, resolution: str, frames: int, samples: int | None) -> dict:
     import bpy
 
-    from addon import render
-    from addon.scene import build_scene
+    from flowreel.addon import render
+    from flowreel.addon.scene import build_scene
 
     argv = [str(traj), "--engine", engine, "--look", look, "--resolution", resolution]
     if samples:

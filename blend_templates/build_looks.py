@@ -16,11 +16,22 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OLDEST = (3, 4)  # the oldest Blender the add-on supports (Debian 12's package): committed templates come from it
-sys.path.insert(0, str(HERE.parent))  # Blender's own Python does not know the repository
 
 import bpy  # noqa: E402
 
-from addon import looks  # noqa: E402
+
+def _load_looks():
+    """The add-on's looks module, also in Blender's own Python, which knows neither the checkout nor the install."""
+    import importlib
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_flowreel_bootstrap", HERE.parent / "addon" / "bootstrap.py")
+    boot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(boot)
+    return importlib.import_module(f"{boot.load_package(HERE.parent / 'addon')}.looks")
+
+
+looks = _load_looks()
 
 
 def main(argv: list[str]) -> int:

@@ -47,7 +47,7 @@ def blender_exe() -> str:
 
 @pytest.fixture(scope="session")
 def ffmpeg_exe() -> str:
-    from addon.encode import EncodeError, find_ffmpeg
+    from flowreel.addon.core.encode import EncodeError, find_ffmpeg
 
     try:
         return find_ffmpeg()

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from addon import trajformat
-from addon.trajformat import Trajectory
+from flowreel.addon.core import trajformat
+from flowreel.addon.core.trajformat import Trajectory
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -22,8 +22,9 @@ args = json.loads(sys.argv[sys.argv.index("--") + 1])
 bpy.ops.preferences.addon_install(filepath=args["zip"])
 bpy.ops.preferences.addon_enable(module="flowreel")
 import flowreel
-from flowreel import compat, timing
-from flowreel.options import SceneOptions
+from flowreel import compat
+from flowreel.core import timing
+from flowreel.core.options import SceneOptions
 out = {"version": list(bpy.app.version), "registered": hasattr(bpy.types.Scene, "flowreel")}
 bpy.ops.wm.save_as_mainfile(filepath=args["blend"])  # saved first: the cache path is stored relative
 kw = dict(fps=8, seconds=2.0, hold_start=0.5, hold_end=0.5, easing="EASE_IN_OUT", camera="ORBIT")

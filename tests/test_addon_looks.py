@@ -20,7 +20,7 @@ LOOKS = ("glow", "ink", "neon")
 
 
 def _looks():
-    from addon import looks
+    from flowreel.addon import looks
 
     return looks
 
@@ -139,7 +139,8 @@ def test_committed_templates_match_the_recipes(bpy, look):
 
 _BLENDER_LOOKS = r"""
 import json, sys
-sys.path[:0] = [sys.argv[-2], sys.argv[-2] + "/tests"]
+sys.path[:0] = [sys.argv[-2] + "/tests"]
+import checkout  # noqa: F401  (flowreel.addon from the checkout)
 import bpy
 from test_addon_render_util import END, RADIUS, look_scene, project
 out, res = sys.argv[-1], {}

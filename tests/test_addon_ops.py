@@ -5,15 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from addon import trajformat
-from addon.trajformat import Trajectory
+from flowreel.addon.core import trajformat
+from flowreel.addon.core.trajformat import Trajectory
 
 COUNTED = ("objects", "meshes", "materials", "node_groups", "cameras", "actions", "collections", "worlds")
 
 
 @pytest.fixture
 def addon_registered(bpy):
-    import addon
+    from flowreel import addon
 
     addon.register()
     yield bpy
@@ -35,8 +35,8 @@ def counts(bpy):
 
 
 def test_register_unregister_twice(bpy):
-    import addon
-    from addon import registration
+    from flowreel import addon
+    from flowreel.addon import registration
 
     menu = bpy.types.TOPBAR_MT_file_import
     for _ in range(2):
@@ -142,8 +142,8 @@ def test_unwritable_cache_folder(addon_registered, tmp_path):
 
 def test_run_import_returns_cancelled_and_reports(addon_registered, tmp_path):
     """The operator path without bpy.ops' exception translation: {'CANCELLED'} plus one ERROR line."""
-    from addon.ops import run_import
-    from addon.options import SceneOptions
+    from flowreel.addon.core.options import SceneOptions
+    from flowreel.addon.ops import run_import
 
     bpy = addon_registered
 

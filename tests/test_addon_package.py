@@ -9,8 +9,8 @@ import zipfile
 
 import numpy as np
 
-from addon import trajformat
-from addon.trajformat import Trajectory
+from flowreel.addon.core import trajformat
+from flowreel.addon.core.trajformat import Trajectory
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
@@ -26,7 +26,8 @@ def test_zip_layout_and_manifest(tmp_path):
     names = zipfile.ZipFile(path).namelist()
     assert all(n.startswith("flowreel/") for n in names)
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
-    for required in ("__init__.py", "registration.py", "scene.py", "compat.py", "trajformat.py",
+    for required in ("__init__.py", "registration.py", "scene.py", "compat.py", "core/__init__.py",
+                     "core/trajformat.py",
                      "blender_manifest.toml"):
         assert f"flowreel/{required}" in names
     manifest = tomllib.loads(zipfile.ZipFile(path).read("flowreel/blender_manifest.toml").decode())
@@ -37,7 +38,7 @@ def test_zip_layout_and_manifest(tmp_path):
 
 
 def test_addon_package_imports_without_bpy():
-    code = "import sys, addon; assert 'bpy' not in sys.modules; print(addon.bl_info['name'])"
+    code = "import sys; from flowreel import addon; assert 'bpy' not in sys.modules; print(addon.bl_info['name'])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "Flowreel", out.stderr
 

@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from addon import pointcache, trajformat
-from addon.trajformat import Trajectory, TrajectoryError
+from flowreel.addon.core import pointcache, trajformat
+from flowreel.addon.core.trajformat import Trajectory, TrajectoryError
 
 
 def make(path, T=6, N=40, D=2, times=None, seed=0):

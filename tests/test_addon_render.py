@@ -1,6 +1,6 @@
 """The headless render script addon/render.py: frames, resume, farm ranges, encoding, bad input.
 
-Most tests call `addon.render.main` in this process with the bpy module (the scene it built stays
+Most tests call `flowreel.addon.render.main` in this process with the bpy module (the scene it built stays
 loaded, so its camera can project the file's points); one renders with Debian's `blender -b`.
 Sizes are tiny (64x40, 4 samples, 6 particles) to keep the whole file well under a minute.
 """
@@ -30,7 +30,7 @@ from test_addon_render_util import (
     write_tiny_traj,
 )
 
-from addon import render
+from flowreel.addon import render
 
 
 @pytest.fixture
@@ -93,9 +93,9 @@ def test_blender_binary_renders_frames_and_playable_mp4(blender_exe, ffmpeg_exe,
 
 
 def test_python_module_entry_point(traj, tmp_path):
-    """`python -m addon.render` works as a command (separate process, the bpy module)."""
+    """`python -m flowreel.addon.render` works as a command (separate process, the bpy module)."""
     require_module("bpy")
-    r = subprocess.run([sys.executable, "-m", "addon.render", str(traj), "-o", str(tmp_path / "f.mp4"),
+    r = subprocess.run([sys.executable, "-m", "flowreel.addon.render", str(traj), "-o", str(tmp_path / "f.mp4"),
                         "--frames", "4-4", *FILM_ARGS], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert r.returncode == 0, r.stderr[-2000:]
     assert _frames(tmp_path / "f_frames") == ["frame_0004.png"]
@@ -126,7 +126,8 @@ def test_ctrl_c_leaves_a_resumable_state(traj, tmp_path):
     """SIGINT mid-film: the frame in progress finishes, exit 130, finished frames kept, no partial file,
     and the rerun skips them."""
     require_module("bpy")
-    args = [sys.executable, "-m", "addon.render", str(traj), "--no-video", "--frames-dir", str(tmp_path / "fr"),
+    args = [sys.executable, "-m", "flowreel.addon.render", str(traj), "--no-video",
+            "--frames-dir", str(tmp_path / "fr"),
             *FILM_ARGS, "--fps", "12", "--seconds", "2"]  # later options win: a longer film (31 frames)
     p = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = 0
@@ -270,9 +271,10 @@ def test_blender_binary_bad_input_exits_nonzero(blender_exe, tmp_path):
 
 _BLENDER_EEVEE = r"""
 import json, sys
-sys.path[:0] = [sys.argv[-3], sys.argv[-3] + "/tests"]
+sys.path[:0] = [sys.argv[-3] + "/tests"]
+import checkout  # noqa: F401  (flowreel.addon from the checkout)
 import bpy
-from addon import render
+from flowreel.addon import render
 from test_addon_render_util import END, FILM_ARGS, FILM_FRAMES, RADIUS, project
 rc = render.main([sys.argv[-2], "--engine", "eevee", "--no-video", "--frames-dir", sys.argv[-1],
                   "--frames", f"{FILM_FRAMES}-{FILM_FRAMES}", *FILM_ARGS])

@@ -27,7 +27,7 @@ FILM_FRAMES = 5
 
 
 def write_tiny_traj(path: str | os.PathLike, n_frames: int = 5, positions: np.ndarray | None = None) -> Path:
-    from addon import trajformat
+    from flowreel.addon.core import trajformat
 
     t = np.linspace(0.0, 1.0, n_frames, dtype=np.float32)
     if positions is None:
@@ -93,7 +93,7 @@ def check_points_drawn(img: np.ndarray, centres: np.ndarray, radii: np.ndarray, 
 def make_points(bpy, xy: np.ndarray, colors: np.ndarray, radius: float):
     """A minimal points object like addon.scene's (mesh + Mesh to Points + Set Material, per-point
     `flowreel_display`), so looks can be tested without a trajectory file. Returns (object, set-material node)."""
-    from addon import compat
+    from flowreel.addon import compat
 
     me = bpy.data.meshes.new("pts")
     me.vertices.add(len(xy))
@@ -120,7 +120,7 @@ def make_points(bpy, xy: np.ndarray, colors: np.ndarray, radius: float):
 def look_scene(bpy, look: str, size: tuple[int, int] = (64, 40), samples: int = 4, colors: np.ndarray = COLORS):
     """Fresh scene: the END points in `colors` (sRGB uint8, made linear), a camera 8 units above,
     the look applied, Cycles."""
-    from addon import looks
+    from flowreel.addon import looks
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene

@@ -6,9 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
-from addon import trajformat
-from addon.options import SceneOptions
-from addon.trajformat import Trajectory
+from flowreel.addon.core import trajformat
+from flowreel.addon.core.options import SceneOptions
+from flowreel.addon.core.trajformat import Trajectory
 
 T, N = 9, 60
 
@@ -37,7 +37,7 @@ def expected(pos, t):
 
 
 def evaluated(bpy, obj, frame):
-    from addon import compat
+    from flowreel.addon import compat
 
     bpy.context.scene.frame_set(frame)
     return compat.evaluated_point_positions(obj)
@@ -60,8 +60,8 @@ def small(**kw):
     ids=["ease-in-out", "linear-reverse", "ease-out-pingpong", "ease-in-hold"],
 )
 def test_evaluated_positions_follow_timing(bpy, tmp_path, kw):
-    from addon import timing
-    from addon.scene import build_scene
+    from flowreel.addon.core import timing
+    from flowreel.addon.scene import build_scene
 
     pos, _ = make_traj(tmp_path / "t.npz")
     opts = small(**kw)
@@ -82,7 +82,7 @@ def test_evaluated_positions_follow_timing(bpy, tmp_path, kw):
 
 
 def test_3d_subset_and_index_attribute(bpy, tmp_path):
-    from addon.scene import build_scene, subset_indices
+    from flowreel.addon.scene import build_scene, subset_indices
 
     pos, _ = make_traj(tmp_path / "t.npz", D=3)
     obj = build_scene(bpy.context.scene, str(tmp_path / "t.npz"), small(max_particles=17, seed=3))
@@ -91,7 +91,7 @@ def test_3d_subset_and_index_attribute(bpy, tmp_path):
     stored = np.empty(17, np.int32)
     obj.data.attributes["flowreel_index"].data.foreach_get("value", stored)
     np.testing.assert_array_equal(stored, idx)
-    from addon import timing
+    from flowreel.addon.core import timing
 
     f = (timing.layout(small()).flow_start + timing.layout(small()).flow_end) // 2
     t = timing.flow_time(f, small())
@@ -104,7 +104,7 @@ def test_camera_sees_every_particle_on_every_frame(bpy, tmp_path, move, resoluti
     from bpy_extras.object_utils import world_to_camera_view
     from mathutils import Vector
 
-    from addon.scene import build_scene
+    from flowreel.addon.scene import build_scene
 
     make_traj(tmp_path / "t.npz")
     obj = build_scene(bpy.context.scene, str(tmp_path / "t.npz"), small(camera=move, resolution=resolution))
@@ -128,7 +128,7 @@ def test_camera_sees_every_particle_on_every_frame(bpy, tmp_path, move, resoluti
 
 
 def test_push_in_and_orbit_move(bpy, tmp_path):
-    from addon.scene import build_scene
+    from flowreel.addon.scene import build_scene
 
     make_traj(tmp_path / "t.npz")
     scene = bpy.context.scene
@@ -149,7 +149,7 @@ def test_push_in_and_orbit_move(bpy, tmp_path):
 
 
 def test_attributes_and_colour_modes(bpy, tmp_path):
-    from addon.scene import build_scene
+    from flowreel.addon.scene import build_scene
 
     pos, cols = make_traj(tmp_path / "t.npz")
 
@@ -189,7 +189,7 @@ def test_attributes_and_colour_modes(bpy, tmp_path):
 
 
 def test_scene_settings_material_and_radius(bpy, tmp_path):
-    from addon.scene import auto_radius, build_scene
+    from flowreel.addon.scene import auto_radius, build_scene
 
     make_traj(tmp_path / "t.npz")
     scene = bpy.context.scene
@@ -216,8 +216,8 @@ def test_scene_settings_material_and_radius(bpy, tmp_path):
 
 
 def test_failure_midway_leaves_scene_unchanged(bpy, tmp_path, monkeypatch):
-    from addon import camera
-    from addon.scene import SceneError, build_scene
+    from flowreel.addon import camera
+    from flowreel.addon.scene import SceneError, build_scene
 
     make_traj(tmp_path / "t.npz")
     scene = bpy.context.scene
@@ -240,8 +240,8 @@ def test_failure_midway_leaves_scene_unchanged(bpy, tmp_path, monkeypatch):
 
 
 def test_saved_blend_plays_from_relative_cache_after_moving(bpy, tmp_path):
-    from addon import timing
-    from addon.scene import build_scene
+    from flowreel.addon.core import timing
+    from flowreel.addon.scene import build_scene
 
     pos, _ = make_traj(tmp_path / "t.npz")
     project = tmp_path / "project"
@@ -264,7 +264,7 @@ def test_saved_blend_plays_from_relative_cache_after_moving(bpy, tmp_path):
 
 
 def test_grey_pictures_get_one_ink_and_colour_pictures_keep_theirs(bpy):
-    from addon.scene import display_colors
+    from flowreel.addon.scene import display_colors
 
     opts = SceneOptions(color_mode="IMAGE")
     start = np.zeros((4, 3), np.float32)

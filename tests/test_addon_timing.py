@@ -2,8 +2,8 @@
 
 import pytest
 
-from addon import timing
-from addon.options import SceneOptions
+from flowreel.addon.core import timing
+from flowreel.addon.core.options import SceneOptions
 
 
 def opts(**kw):

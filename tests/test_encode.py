@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from addon import encode
+from flowreel.addon.core import encode
 
 
 def _probe(ffprobe: str, path) -> tuple[int, int, int, str]:

@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from addon import trajformat as tf
+from flowreel.addon.core import trajformat as tf
 
 
 def _traj(T: int = 6, N: int = 9, D: int = 2, **kw) -> tf.Trajectory:

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from addon.options import SceneOptions
-from addon.timing import scene_frame_count
+from flowreel.addon.core.options import SceneOptions
+from flowreel.addon.core.timing import scene_frame_count
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def picture(tmp_path_factory) -> Path:
 def _movie(args: list[str], cwd: Path, **kw) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen(
-        [sys.executable, "-m", "trainer", "movie", *args], cwd=cwd, env=env,
+        [sys.executable, "-m", "flowreel.trainer", "movie", *args], cwd=cwd, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw,
     )  # fmt: skip
 
@@ -141,8 +141,8 @@ def test_ctrl_c_mid_render_resumes(tmp_path, picture, runs, ffprobe_exe):
 
 
 def test_run_dir_key_ignores_where_and_how_fast_a_fit_trains_but_not_what_it_learns(tmp_path):
-    from trainer.fit import FitConfig
-    from trainer.movie import MovieSettings, run_dir_for
+    from flowreel.trainer.fit import FitConfig
+    from flowreel.trainer.movie import MovieSettings, run_dir_for
 
     def key(**fit):
         s = MovieSettings(image=tmp_path / "a.png", output=tmp_path / "a.mp4", fit_config=FitConfig(**fit))

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from addon.options import SceneOptions
-from addon.timing import flow_time, layout
-from trainer.sheet import SheetError, contact_sheet, frames_at_times
+from flowreel.addon.core.options import SceneOptions
+from flowreel.addon.core.timing import flow_time, layout
+from flowreel.trainer.sheet import SheetError, contact_sheet, frames_at_times
 
 
 @pytest.mark.parametrize("easing", ["LINEAR", "EASE_IN_OUT", "EASE_IN"])

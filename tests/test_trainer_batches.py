@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from trainer.batches import Prefetcher, fm_batch, ot_pair, step_rng
-from trainer.density import ImageDensity
-from trainer.fit import FitConfig, fit
+from flowreel.trainer.batches import Prefetcher, fm_batch, ot_pair, step_rng
+from flowreel.trainer.density import ImageDensity
+from flowreel.trainer.fit import FitConfig, fit
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from addon.trajformat import read
-from trainer import density as dens
-from trainer.cli import COMMANDS, main
+from flowreel.addon.core.trajformat import read
+from flowreel.trainer import density as dens
+from flowreel.trainer.cli import COMMANDS, main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture
 def small_fit(monkeypatch):
     """Make `trainer fit` train a tiny model and evaluate on few samples, so a CLI fit takes seconds."""
-    import trainer.fit as fitmod
+    import flowreel.trainer.fit as fitmod
 
     @dataclasses.dataclass
     class SmallConfig(fitmod.FitConfig):
@@ -49,7 +49,7 @@ def _logo(tmp_path, name="logo.png"):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, one_torch_thread):
     """One real (tiny) fitted run shared by the export/eval/preview tests."""
-    from trainer.fit import FitConfig, fit
+    from flowreel.trainer.fit import FitConfig, fit
 
     tmp = tmp_path_factory.mktemp("cli")
     d = dens.load_density(_logo(tmp))
@@ -79,7 +79,7 @@ def test_help_every_command_has_examples(capsys):
 
 
 def test_fit_help_gives_the_real_default_steps(capsys):
-    from trainer.fit import DEFAULTS
+    from flowreel.trainer.fit import DEFAULTS
 
     assert main(["fit", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())  # argparse wraps help lines
@@ -148,7 +148,7 @@ def test_fit_bad_flags(tmp_path, capsys, args, expect):
 
 
 def test_fit_unwritable_outputs_fail_before_training(tmp_path, capsys, monkeypatch):
-    import trainer.fit as fitmod
+    import flowreel.trainer.fit as fitmod
 
     monkeypatch.setattr(fitmod, "fit", lambda *a, **k: pytest.fail("fit must not start"))
     img = str(_logo(tmp_path))
@@ -170,7 +170,7 @@ def test_fit_unwritable_outputs_fail_before_training(tmp_path, capsys, monkeypat
 
 
 def test_fit_interrupted_exit_130(tmp_path, capsys, monkeypatch):
-    import trainer.fit as fitmod
+    import flowreel.trainer.fit as fitmod
 
     def interrupted(*a, **k):
         raise fitmod.FitInterrupted(17, tmp_path)
@@ -182,7 +182,7 @@ def test_fit_interrupted_exit_130(tmp_path, capsys, monkeypatch):
 
 
 def test_debug_reraises(tmp_path, monkeypatch):
-    from trainer.density import DensityError
+    from flowreel.trainer.density import DensityError
 
     with pytest.raises(DensityError):
         main(["fit", str(tmp_path / "missing.png"), "--debug"])
@@ -215,7 +215,7 @@ def test_export_eval_preview_bad_inputs(tmp_path, capsys):
 
 def test_subprocess_error_has_no_traceback(tmp_path):
     r = subprocess.run(
-        [sys.executable, "-m", "trainer.cli", "fit", str(tmp_path / "nope.png")],
+        [sys.executable, "-m", "flowreel.trainer.cli", "fit", str(tmp_path / "nope.png")],
         capture_output=True, text=True, env={**os.environ, "FLOWREEL_DEBUG": ""},
     )  # fmt: skip
     assert r.returncode == 1
@@ -250,7 +250,7 @@ def test_export_cli_roundtrip(run_dir, tmp_path, capsys):
     assert traj.positions.shape == (6, 400, 2) and traj.logp.shape == (6, 400)
     assert traj.meta["seed"] == 5 and traj.meta["n_particles"] == 400
     assert traj.meta["solver"]["rtol"] == 1e-5
-    from trainer.export import initial_noise
+    from flowreel.trainer.export import initial_noise
 
     np.testing.assert_array_equal(traj.positions[0], initial_noise(400, 5))
     # same seed, same positions (without --logp the solver takes its own steps, so compare like with like)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from trainer import density as dens
-from trainer.density import DensityError, ImageDensity, load_density
+from flowreel.trainer import density as dens
+from flowreel.trainer.density import DensityError, ImageDensity, load_density
 
 
 def _save(im: Image.Image, tmp_path, name="pic.png"):

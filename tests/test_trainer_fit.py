@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from trainer.density import ImageDensity
-from trainer.fit import DeviceError, FitConfig, FitInterrupted, fit, load_run, resolve_device
-from trainer.flow import integrate, log_prob
-from trainer.metrics import histogram_tv
+from flowreel.trainer.density import ImageDensity
+from flowreel.trainer.fit import DeviceError, FitConfig, FitInterrupted, fit, load_run, resolve_device
+from flowreel.trainer.flow import integrate, log_prob
+from flowreel.trainer.metrics import histogram_tv
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

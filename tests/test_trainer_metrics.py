@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainer.density import ImageDensity, load_density
-from trainer.metrics import density_histogram, excess_tv, histogram_tv, sample_histogram
+from flowreel.trainer.density import ImageDensity, load_density
+from flowreel.trainer.metrics import density_histogram, excess_tv, histogram_tv, sample_histogram
 
 
 @pytest.fixture(scope="module")

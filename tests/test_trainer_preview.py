@@ -7,9 +7,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from addon.trajformat import Trajectory, write
-from trainer.density import load_density
-from trainer.preview import BACKGROUND, Splatter, frame_indices, frame_size, preview, render_frames, view_box
+from flowreel.addon.core.trajformat import Trajectory, write
+from flowreel.trainer.density import load_density
+from flowreel.trainer.preview import BACKGROUND, Splatter, frame_indices, frame_size, preview, render_frames, view_box
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_frame_indices():
 
 
 def test_final_frame_looks_like_the_image(traj_path):
-    from addon.trajformat import read
+    from flowreel.addon.core.trajformat import read
 
     frames = list(render_frames(read(traj_path), size=128, glow=0.0))
     first, last = frames[0].mean(2), frames[-1].mean(2)

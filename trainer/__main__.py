@@ -2,6 +2,6 @@
 
 import sys
 
-from trainer.cli import main
+from flowreel.trainer.cli import main
 
 sys.exit(main())

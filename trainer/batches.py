@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from trainer.density import ImageDensity
+from flowreel.trainer.density import ImageDensity
 
 T = TypeVar("T")
 

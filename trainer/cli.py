@@ -24,7 +24,7 @@ from pathlib import Path
 
 PROG = "trainer"
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
-PLUGINS = ("trainer.cli_movie",)  # modules that register more subcommands (render, movie); optional
+PLUGINS = ("flowreel.trainer.cli_movie",)  # modules that register more subcommands (render, movie); optional
 
 
 # ---- the registry ------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `trainer COMMAND --help` for a command's options and examples.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from trainer import __version__
+    from flowreel.trainer import __version__
 
     parser.add_argument("--version", action="version", version=f"flowreel trainer {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks (also FLOWREEL_DEBUG=1)")
@@ -138,14 +138,15 @@ def _err(message: str) -> None:
 
 def _friendly_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is already a one-line, user-facing explanation."""
-    from addon.encode import EncodeError
-    from addon.trajformat import TrajectoryError
-    from trainer.density import DensityError
-    from trainer.trajfile import OutputPathError
+    from flowreel.addon.core.encode import EncodeError
+    from flowreel.addon.core.trajformat import TrajectoryError
+    from flowreel.trainer.density import DensityError
+    from flowreel.trainer.trajfile import OutputPathError
 
     types: list[type[BaseException]] = [DensityError, TrajectoryError, EncodeError, OutputPathError]
-    optional = (("trainer.fit", "DeviceError"), ("trainer.movie", "MovieError"), ("trainer.launch", "LaunchError"),
-                ("trainer.sheet", "SheetError"))
+    optional = (("flowreel.trainer.fit", "DeviceError"), ("flowreel.trainer.movie", "MovieError"),
+                ("flowreel.trainer.launch", "LaunchError"),
+                ("flowreel.trainer.sheet", "SheetError"))
     for mod, name in optional:  # only modules already imported can have raised (and importing torch is slow)
         cls = getattr(sys.modules.get(mod), name, None)
         if cls is not None:
@@ -246,8 +247,8 @@ def _mb(path: Path) -> str:
 
 
 def _export(run, args: argparse.Namespace, out: Path) -> None:
-    from trainer import trajfile
-    from trainer.export import export_trajectories
+    from flowreel.trainer import trajfile
+    from flowreel.trainer.export import export_trajectories
 
     t0 = time.perf_counter()
     _say(args, f"exporting {args.particles} particles x {args.frames} frames ...")
@@ -260,7 +261,7 @@ def _export(run, args: argparse.Namespace, out: Path) -> None:
 
 
 def _load_run(run_dir: Path, device: str):
-    from trainer.fit import load_run
+    from flowreel.trainer.fit import load_run
 
     if not run_dir.exists():
         raise UsageError(f"{run_dir}: no such run directory (create one with `trainer fit IMAGE --out {run_dir}`)")
@@ -310,8 +311,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     Writes RUN_DIR/{checkpoint.pt, config.json, metrics.json, preview.png, density.npz}.
     Ctrl-C saves a checkpoint; run the same command with --resume to continue.
     """
-    from trainer.density import ImageDensity, load_density
-    from trainer.trajfile import check_output_path
+    from flowreel.trainer.density import ImageDensity, load_density
+    from flowreel.trainer.trajfile import check_output_path
 
     if args.export is not None:
         check_output_path(args.export, what="--export")
@@ -319,7 +320,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     _check_run_dir(run_dir)
     density = load_density(args.image, invert=args.invert, threshold=args.threshold, max_side=args.max_side)
 
-    from trainer.fit import FitConfig, fit, load_run, resolve_device
+    from flowreel.trainer.fit import FitConfig, fit, load_run, resolve_device
 
     resolve_device(args.device)  # an unavailable device fails now, not after loading everything
 
@@ -385,7 +386,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     """Integrate particles from t=0 (noise) to t=1 (image) with torchdiffeq's adaptive solver; every
     frame time comes from the same solve. Writes a flowreel.traj/1 file (see docs/format.md)."""
-    from trainer.trajfile import check_output_path
+    from flowreel.trainer.trajfile import check_output_path
 
     check_output_path(args.export, what="--export")
     _export(_load_run(args.run_dir, args.device), args, args.export)
@@ -435,13 +436,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from trainer import flow
-    from trainer.export import initial_noise
-    from trainer.metrics import excess_tv, histogram_tv
+    from flowreel.trainer import flow
+    from flowreel.trainer.export import initial_noise
+    from flowreel.trainer.metrics import excess_tv, histogram_tv
 
     out = args.run_dir / "eval.json"
     run = _load_run(args.run_dir, args.device)
-    from trainer.trajfile import check_output_path
+    from flowreel.trainer.trajfile import check_output_path
 
     check_output_path(out, (".json",), what="eval")
     rng = np.random.default_rng(args.seed)
@@ -528,7 +529,7 @@ def _preview_args(p: argparse.ArgumentParser) -> None:
 )
 def cmd_preview(args: argparse.Namespace) -> int:
     """Splat the particles of every frame into an image (white on dark, soft glow) and encode with ffmpeg."""
-    from trainer.preview import preview
+    from flowreel.trainer.preview import preview
 
     t0 = time.perf_counter()
     path, n = preview(args.traj, args.output, size=args.size, fps=args.fps, frames=args.frames, hold=args.hold,
@@ -539,6 +540,6 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     # Run the imported module's main, not this __main__ copy: plugins register into `trainer.cli`.
-    from trainer.cli import main as _main
+    from flowreel.trainer.cli import main as _main
 
     sys.exit(_main())

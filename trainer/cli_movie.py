@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from addon.options import CAMERA_MOVES, EASINGS, LOOKS, choice, parse_resolution
-from trainer.cli import (
+from flowreel.addon.core.options import CAMERA_MOVES, EASINGS, LOOKS, choice, parse_resolution
+from flowreel.trainer.cli import (
     EXIT_INTERRUPTED,
     UsageError,
     _number,
@@ -26,7 +26,7 @@ def _render_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "render_options", nargs=argparse.REMAINDER, metavar="...",
         help="options of the render script (-o film.mp4, --look, --engine, --frames A-B ...): "
-        "see `python -m addon.render --help`",
+        "see `python -m flowreel.addon.render --help`",
     )  # fmt: skip
 
 
@@ -45,7 +45,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     installed, else with `blender -b` (PATH or --blender). Frames already rendered are kept, so an
     interrupted render resumes when run again.
     """
-    from trainer.launch import run_render
+    from flowreel.trainer.launch import run_render
 
     if not args.traj.is_file():
         raise UsageError(f"{args.traj}: no such trajectory file")
@@ -54,7 +54,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 # ---- movie -------------------------------------------------------------------------------------
 def _movie_args(p: argparse.ArgumentParser) -> None:
-    from trainer.movie import QUALITY
+    from flowreel.trainer.movie import QUALITY
 
     p.add_argument("image", type=Path, help="the picture (PNG/JPEG/...; ink = alpha, else darkness)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILM.mp4", help="the film to write")
@@ -98,8 +98,8 @@ def cmd_movie(args: argparse.Namespace) -> int:
     one resumes); an interrupted render resumes from its frames. Ends with a summary of the files,
     the time each stage took and the fit's quality (excess TV).
     """
-    from trainer.fit import FitConfig
-    from trainer.movie import MovieSettings, make_movie, summary
+    from flowreel.trainer.fit import FitConfig
+    from flowreel.trainer.movie import MovieSettings, make_movie, summary
 
     settings = MovieSettings(
         image=args.image,
@@ -122,7 +122,7 @@ def cmd_movie(args: argparse.Namespace) -> int:
         fit_config=FitConfig(method=args.method, steps=args.steps, seed=args.seed, device=args.device),
         density_options={"invert": args.invert, "threshold": args.threshold, "max_side": args.max_side},
     )
-    from trainer.fit import FitInterrupted
+    from flowreel.trainer.fit import FitInterrupted
 
     try:
         result = make_movie(settings)
@@ -155,7 +155,7 @@ def _sheet_args(p: argparse.ArgumentParser) -> None:
 )
 def cmd_sheet(args: argparse.Namespace) -> int:
     """Tile the frames that show the given flow times (easing and holds taken into account)."""
-    from trainer.sheet import contact_sheet
+    from flowreel.trainer.sheet import contact_sheet
 
     if any(not 0.0 <= t <= 1.0 for t in args.times):
         raise UsageError("--times must be between 0 and 1")

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from addon.atomic import atomic_write
+from flowreel.addon.core.atomic import atomic_write
 
 BOX = 4.0  # the longer side of the picture spans [-BOX, BOX] world units
 MAX_PIXELS = 50_000_000  # refuse to decode more than this (after JPEG draft); ~200 MB as RGBA

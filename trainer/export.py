@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from addon.trajformat import Trajectory
-from trainer import trajfile
+from flowreel.addon.core.trajformat import Trajectory
+from flowreel.trainer import trajfile
 
 # 1e-4 gives the same excess TV as 1e-5 (0.059 vs 0.060 on the logo) in 44 instead of 80 network
 # evaluations per particle: 15 s instead of 27 s for 100k x 241 here (bench/RESULTS.md).
@@ -45,7 +45,7 @@ def export_trajectories(
     `run` is a fit.Run (.model, .config, .density, .metrics). Colours are the image's RGBA at each
     particle's final position; `logp` adds the log-density along each path (slower: divergence too).
     """
-    from trainer import flow  # torch model code, imported late so `trainer --help` stays fast
+    from flowreel.trainer import flow  # torch model code, imported late so `trainer --help` stays fast
 
     if int(n_particles) < 1:
         raise ValueError(f"n_particles must be >= 1, got {n_particles}")

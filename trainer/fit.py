@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from addon.atomic import atomic_write
-from trainer.batches import Prefetcher, default_workers, fm_batch, step_rng
-from trainer.density import ImageDensity
-from trainer.model import VectorField
-from trainer.progress import progress_bar
+from flowreel.addon.core.atomic import atomic_write
+from flowreel.trainer.batches import Prefetcher, default_workers, fm_batch, step_rng
+from flowreel.trainer.density import ImageDensity
+from flowreel.trainer.model import VectorField
+from flowreel.trainer.progress import progress_bar
 
 CHECKPOINT = "checkpoint.pt"
 CKPT_FORMAT = "flowreel.ckpt/1"
@@ -276,7 +276,7 @@ def _fm_loss(model, batch: dict[str, np.ndarray], c: FitConfig, device) -> torch
 def _ffjord_loss(model, batch: dict[str, np.ndarray], c: FitConfig, device) -> torch.Tensor:
     from torchdiffeq import odeint
 
-    from trainer.flow import divergence, standard_normal_logpdf
+    from flowreel.trainer.flow import divergence, standard_normal_logpdf
 
     x = torch.from_numpy(batch["x"]).to(device)
 
@@ -311,7 +311,7 @@ def _preview_png(path: Path, samples: np.ndarray, density: ImageDensity, size: i
     """Histogram of the flow's t=1 samples (left) next to the target density (right), ink dark on white."""
     from PIL import Image
 
-    from trainer.metrics import density_histogram, sample_histogram
+    from flowreel.trainer.metrics import density_histogram, sample_histogram
 
     h, w = density.shape
     bins = max(8, min(size, max(h, w)))
@@ -329,8 +329,8 @@ def _preview_png(path: Path, samples: np.ndarray, density: ImageDensity, size: i
 
 # ---- fit -------------------------------------------------------------------------------------
 def _evaluate(model, density: ImageDensity, c: FitConfig, device) -> tuple[float, np.ndarray]:
-    from trainer.flow import integrate
-    from trainer.metrics import excess_tv
+    from flowreel.trainer.flow import integrate
+    from flowreel.trainer.metrics import excess_tv
 
     rng = np.random.default_rng([c.seed, 1])  # independent of the training stream
     z0 = torch.from_numpy(rng.standard_normal((c.eval_samples, 2)).astype(np.float32)).to(device)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torchdiffeq import odeint
 
-from trainer.progress import progress_bar
+from flowreel.trainer.progress import progress_bar
 
 # Rows per network call inside the ODE right-hand side (cache-sized; see module docstring).
 EVAL_BATCH = 16384

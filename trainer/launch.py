@@ -1,6 +1,6 @@
 """Start the add-on's headless render script (`addon/render.py`) in a child process.
 
-The child is either this Python with the `bpy` module (`python -m addon.render`) or a Blender
+The child is either this Python with the `bpy` module (`python -m flowreel.addon.render`) or a Blender
 executable (`blender -b --python addon/render.py --`). A child process rather than an in-process
 `import bpy`: bpy and torch each bring their own threading runtimes, and a child keeps Ctrl-C,
 crashes and memory of the render apart from the trainer.
@@ -16,9 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import addon
-
-RENDER_SCRIPT = Path(addon.__file__).resolve().parent / "render.py"
+# The script's path, found without importing it (the trainer imports nothing of the add-on but its core).
+RENDER_MODULE = "flowreel.addon.render"
+RENDER_SCRIPT = Path(importlib.util.find_spec(RENDER_MODULE).origin)
 
 
 class LaunchError(RuntimeError):
@@ -36,7 +36,7 @@ def render_command(args: list[str], blender: str | None = None) -> list[str]:
                 "no Blender found: `pip install 'flowreel[blender]'` (bpy, Python 3.11) "
                 "or install Blender and put `blender` on PATH (or pass --blender PATH)"
             )
-        return [sys.executable, "-m", "addon.render", *args]
+        return [sys.executable, "-m", RENDER_MODULE, *args]
     return [exe, "-b", "--factory-startup", "--python-exit-code", "3", "--python", str(RENDER_SCRIPT), "--", *args]
 
 
@@ -47,13 +47,9 @@ def run_render(args: list[str], blender: str | None = None) -> int:
     stay for a resume; a second Ctrl-C stops it at once. KeyboardInterrupt is re-raised once it exited.
     """
     cmd = render_command(args, blender)
-    env = dict(os.environ)
-    # The child must import the `addon` package even when flowreel is not pip-installed.
-    root = str(RENDER_SCRIPT.parent.parent)
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     # Its own process group: a terminal's Ctrl-C reaches only us, and we pass on exactly one SIGINT
     # (the render script finishes the frame in progress on the first, stops at once on a second).
-    proc = subprocess.Popen(cmd, env=env, process_group=0)
+    proc = subprocess.Popen(cmd, process_group=0)
     try:
         return proc.wait()
     except KeyboardInterrupt:

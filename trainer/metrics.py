@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainer.density import ImageDensity
+from flowreel.trainer.density import ImageDensity
 
 
 def _overlap(n_pixels: int, bins: int) -> np.ndarray:

@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from addon.render import default_frames_dir
+from flowreel.addon.core.frames import default_frames_dir
 
 from . import trajfile
 from .density import load_density

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import numpy as np
 from PIL import Image
 
-from addon import trajformat
-from addon.encode import encode_arrays
-from trainer.trajfile import check_output_path
+from flowreel.addon.core import trajformat
+from flowreel.addon.core.encode import encode_arrays
+from flowreel.trainer.trajfile import check_output_path
 
 VIDEO_SUFFIXES = (".gif", ".mp4", ".mov", ".mkv")
 BACKGROUND = np.array([8, 9, 14], dtype=np.float32)  # near-black, a touch of blue

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from addon.atomic import atomic_write
-from addon.options import SceneOptions
-from addon.render import FRAME_NAME, STAMP
-from addon.timing import flow_time, layout
+from flowreel.addon.core.atomic import atomic_write
+from flowreel.addon.core.frames import FRAME_NAME, RECORD
+from flowreel.addon.core.options import SceneOptions
+from flowreel.addon.core.timing import flow_time, layout
 
 
 class SheetError(ValueError):
@@ -40,9 +40,9 @@ def contact_sheet(
     """Write a PNG with one labelled tile per flow time; returns its path."""
     folder, out = Path(frames_dir), Path(out_path)
     try:
-        stamp = json.loads((folder / STAMP).read_text())
+        stamp = json.loads((folder / RECORD).read_text())
     except (OSError, ValueError):
-        raise SheetError(f"{folder}: not a frames folder of `trainer render` (no readable {STAMP})") from None
+        raise SheetError(f"{folder}: not a frames folder of `trainer render` (no readable {RECORD})") from None
     opts = SceneOptions(
         seconds=stamp["seconds"], fps=stamp["fps"], hold_start=stamp["hold_start"], hold_end=stamp["hold_end"],
         easing=stamp["easing"], reverse=stamp["reverse"], ping_pong=stamp["ping_pong"],

@@ -1,6 +1,6 @@
 """Writing `flowreel.traj/1` files from the trainer: metadata and safe output paths.
 
-The format itself (arrays, validation, atomic write, reading) lives in `addon.trajformat`, the one
+The format itself (arrays, validation, atomic write, reading) lives in `flowreel.addon.core.trajformat`, the one
 copy both halves share; this module adds what only the trainer knows: where the particles came
 from (image, fit, solver), and an early check that an output path can be written at all, so a
 long export never fails at its last step.
@@ -15,9 +15,9 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-import trainer
-from addon import trajformat
-from addon.trajformat import FORMAT, Trajectory, TrajectoryError
+from flowreel import trainer
+from flowreel.addon.core import trajformat
+from flowreel.addon.core.trajformat import FORMAT, Trajectory, TrajectoryError
 
 __all__ = ["FORMAT", "OutputPathError", "Trajectory", "TrajectoryError", "build_meta", "check_output_path", "write"]
 
@@ -103,7 +103,7 @@ def build_meta(
 
 
 def write(path: str | os.PathLike, traj: Trajectory) -> Path:
-    """Validate and write atomically (addon.trajformat.write); returns the path."""
+    """Validate and write atomically (core.trajformat.write); returns the path."""
     p = check_output_path(path)
     trajformat.write(p, traj)
     return p

@@ -1,0 +1,40 @@
+"""The three parts keep their borders: the core needs neither Blender nor torch, and the trainer uses
+nothing of the add-on but its core. Checked in fresh interpreters, by what actually gets imported."""
+
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _modules(folder: str, package: str) -> list[str]:
+    return [f"{package}.{m.name}" for m in pkgutil.iter_modules([str(REPO / folder)]) if m.name != "__main__"]
+
+
+def _imported_after(modules: list[str]) -> set[str]:
+    code = ("import importlib, json, sys\n"
+            f"for m in {modules!r}: importlib.import_module(m)\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return set(json.loads(r.stdout.splitlines()[-1]))
+
+
+def test_core_imports_neither_bpy_nor_torch():
+    core = _modules("addon/core", "flowreel.addon.core")
+    assert "flowreel.addon.core.trajformat" in core and len(core) >= 8
+    loaded = _imported_after(core)
+    assert not {m for m in loaded if m.split(".")[0] in ("bpy", "torch", "mathutils", "bpy_extras")}
+
+
+def test_trainer_uses_only_the_core_of_the_addon():
+    trainer = _modules("trainer", "flowreel.trainer")
+    assert "flowreel.trainer.cli" in trainer and "flowreel.trainer.movie" in trainer
+    loaded = _imported_after(trainer)
+    addon = {m for m in loaded if m.startswith("flowreel.addon")}
+    outside = {m for m in addon if m != "flowreel.addon" and not m.startswith("flowreel.addon.core")}
+    assert addon and not outside, outside
+    assert "bpy" not in loaded
