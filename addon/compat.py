@@ -33,10 +33,27 @@ def set_socket_range(socket, default: float, min_value: float, max_value: float)
 
 # --- animation ------------------------------------------------------------------------------------
 def _layered_actions() -> bool:
-    """4.4 introduced slotted (layered) actions; 5.0 removed `Action.fcurves` altogether."""
+    """4.4 introduced slotted (layered) actions; 5.0 removed `Action.fcurves` altogether.
+
+    Detected by the RNA, not by `anim_utils.action_ensure_channelbag_for_slot`: that helper only
+    arrived in 5.0, and 4.4-4.5 must take the slotted path too. Their legacy `Action.fcurves.new`
+    proxy puts the curve in a new, unassigned "Legacy Slot", so the object never evaluates it and
+    every frame shows the first one.
+    """
+    return "layers" in bpy.types.Action.bl_rna.properties
+
+
+def _ensure_channelbag(action: bpy.types.Action, slot):
+    """The channel bag holding `slot`'s F-curves in the action's first keyframe strip, made if missing."""
     from bpy_extras import anim_utils
 
-    return hasattr(anim_utils, "action_ensure_channelbag_for_slot") and "layers" in bpy.types.Action.bl_rna.properties
+    ensure = getattr(anim_utils, "action_ensure_channelbag_for_slot", None)  # 5.0+
+    if ensure is not None:
+        return ensure(action, slot)
+    # 4.4-4.5: one layer with one keyframe strip, the layout 5.0's helper builds as well.
+    layer = action.layers[0] if len(action.layers) else action.layers.new("Layer")
+    strip = layer.strips[0] if len(layer.strips) else layer.strips.new(type="KEYFRAME")
+    return strip.channelbag(slot, ensure=True)
 
 
 def ensure_fcurve(id_data: bpy.types.ID, data_path: str, index: int = 0, action_name: str = "") -> bpy.types.FCurve:
@@ -47,14 +64,11 @@ def ensure_fcurve(id_data: bpy.types.ID, data_path: str, index: int = 0, action_
         action = bpy.data.actions.new(action_name or f"{id_data.name}Action")
         ad.action = action
     if _layered_actions():
-        from bpy_extras import anim_utils
-
         slot = ad.action_slot
         if slot is None:
             slot = action.slots.new(id_type=id_data.id_type, name=id_data.name)
             ad.action_slot = slot
-        bag = anim_utils.action_ensure_channelbag_for_slot(action, slot)
-        curves = bag.fcurves
+        curves = _ensure_channelbag(action, slot).fcurves
     else:
         curves = action.fcurves
     fc = curves.find(data_path, index=index)

@@ -274,3 +274,24 @@ def test_grey_pictures_get_one_ink_and_colour_pictures_keep_theirs(bpy):
     reds = np.array([[220, 30, 30, 255], [90, 90, 90, 255], [240, 10, 10, 255], [200, 40, 20, 255]], np.uint8)
     d = display_colors(opts, reds, start)
     assert d[0, 0] > 0.5 and d[0, 1] < 0.05 and not np.allclose(d[0, :3], d[1, :3])
+
+
+def test_keyed_curves_drive_the_object_on_this_blender(bpy):
+    """compat.ensure_fcurve's curve is the one the object evaluates, on every supported Blender.
+
+    On 4.4-4.5 a curve made through the legacy `Action.fcurves` proxy lands in an unassigned slot:
+    the keys exist but every frame evaluates as the first, so films stayed on the t=0 noise.
+    """
+    from flowreel.addon import compat
+
+    mesh = bpy.data.meshes.new("m")
+    obj = bpy.data.objects.new("o", mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    fc = compat.ensure_fcurve(obj, "location", 2, "Test Action")
+    fc.keyframe_points.insert(1, 0.0)
+    fc.keyframe_points.insert(9, 4.0)
+    assert compat.ensure_fcurve(obj, "location", 2) == fc  # found again, not duplicated
+    assert [(c.data_path, c.array_index) for c in compat.fcurves_of(obj)] == [("location", 2)]
+    for frame, z in ((1, 0.0), (9, 4.0), (20, 4.0)):
+        bpy.context.scene.frame_set(frame)
+        assert obj.location[2] == pytest.approx(z), f"frame {frame} on bpy {bpy.app.version_string}"
