@@ -117,6 +117,34 @@ def set_motion_blur(scene: bpy.types.Scene, enabled: bool) -> None:
         eevee.use_motion_blur = enabled
 
 
+# --- process exit ---------------------------------------------------------------------------------
+def is_bpy_module() -> bool:
+    """True in the `bpy` module from the package index, False inside a Blender executable."""
+    return not bpy.app.binary_path
+
+
+def unregister_before_exit() -> bool:
+    """Whether the add-on must unregister itself before the interpreter exits.
+
+    The bpy module shuts Blender down from an `atexit` hook. With Python classes and menu entries
+    still registered, 4.5 then hangs on a futex after its "Not freed memory blocks" report; 5.0 copes.
+    Inside the Blender executable, Blender unregisters add-ons itself while Python is still alive.
+    """
+    return is_bpy_module()
+
+
+def drop_methods_at_exit() -> bool:
+    """Whether the add-on's classes must also lose their Python methods before the interpreter exits.
+
+    The 4.2 bpy module frees its space types in a C++ static destructor, after Python is finalized;
+    if Python functions are still reachable from classes it registered (a method on a PropertyGroup
+    or Operator, a function appended to a menu), that destructor calls into the dead interpreter and
+    the process dies with SIGSEGV (exit 139), even after a clean unregister(). Dropping the methods
+    avoids it. 4.5 and 5.0 do not need it; 4.3-4.4 are untested and included: at exit it is harmless.
+    """
+    return is_bpy_module() and VERSION < (4, 5, 0)
+
+
 # --- UI -------------------------------------------------------------------------------------------
 def import_menu() -> type:
     """File > Import menu class (same name since 2.8)."""

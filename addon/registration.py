@@ -1,5 +1,8 @@
 """Register/unregister the add-on's classes, the scene settings and the File > Import entry."""
 
+import atexit
+import inspect
+
 import bpy
 
 from . import compat
@@ -17,14 +20,46 @@ def menu_import(self, context):
     self.layout.operator(FLOWREEL_OT_import.bl_idname, text="Flowreel trajectories (.npz)")
 
 
+_registered = False
+_exit_hook = False
+
+
 def register() -> None:
+    global _registered, _exit_hook
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.Scene.flowreel = bpy.props.PointerProperty(type=FlowreelSettings)
     compat.import_menu().append(menu_import)
+    _registered = True
+    if compat.unregister_before_exit() and not _exit_hook:
+        # `import addon; addon.register()` and exit is the documented use in plain Python. atexit runs
+        # hooks last-in first-out, so this one runs before the shutdown hook bpy installed on import.
+        atexit.register(_at_exit)
+        _exit_hook = True
+
+
+def _at_exit() -> None:
+    if _registered:
+        unregister()
+    if compat.drop_methods_at_exit():
+        _drop_methods()
+
+
+def _drop_methods() -> None:
+    """Delete the Python functions of the add-on's classes and their mixins (see compat)."""
+    package = __name__.rpartition(".")[0]  # flowreel.addon, or bl_ext.<repo>.flowreel as an extension
+    for cls in CLASSES:
+        for klass in cls.__mro__:
+            if not klass.__module__.startswith(package + "."):
+                continue
+            for name, value in list(vars(klass).items()):
+                if inspect.isfunction(value) or isinstance(value, (classmethod, staticmethod, property)):
+                    delattr(klass, name)
 
 
 def unregister() -> None:
+    global _registered
+    _registered = False
     compat.import_menu().remove(menu_import)
     if hasattr(bpy.types.Scene, "flowreel"):
         del bpy.types.Scene.flowreel
