@@ -1,4 +1,5 @@
 # Flowreel: `make demo` (image in, film out) and `make test` (the whole suite) on a fresh machine.
+# `make test-blender`: the add-on's bpy tests on Blender 4.2 LTS, 4.5 LTS and 5.0 (about 1.3 GB per extra version).
 # Choose another torch (e.g. a CUDA build) with: make TORCH='torch==2.13.0 --index-url <your index>'
 PYTHON ?= python3
 VENV   ?= .venv
@@ -6,7 +7,7 @@ TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.flowreel-installed
 
-.PHONY: demo test setup system-deps lint bench addon-zip templates clean
+.PHONY: demo test test-blender setup system-deps lint bench addon-zip templates clean
 
 demo: setup system-deps
 	$(BIN)/trainer movie examples/logo.png -o out/demo.mp4 --quality draft --gif
@@ -14,6 +15,27 @@ demo: setup system-deps
 test: setup system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The add-on's bpy test subset on each Blender line people use. 5.0 runs from the main venv (as in
+# `make test`); the others get one venv each under .venv-blender/<version>, without torch (those tests skip).
+BPY_VERSIONS   ?= 4.2 4.5
+BLENDER_TESTS  ?= tests/test_addon_*.py tests/test_format.py tests/test_encode.py tests/test_structure.py
+BPY_VENV_DEPS  := "numpy<2" pytest pillow scipy ffmpeg-python imageio-ffmpeg tqdm
+
+test-blender: setup system-deps $(foreach v,$(BPY_VERSIONS),.venv-blender/$(v)/.installed)
+	@status=0; for v in $(BPY_VERSIONS) 5.0; do \
+		py=.venv-blender/$$v/bin/python; [ "$$v" = 5.0 ] && py=$(BIN)/python; \
+		echo "== bpy $$v: $$($$py -c 'import bpy; print(bpy.app.version_string)' 2>/dev/null | tail -n 1)"; \
+		start=$$(date +%s); \
+		$$py -m pytest -q -rfs -p no:cacheprovider $(BLENDER_TESTS) || status=1; \
+		echo "== bpy $$v done in $$(( $$(date +%s) - start )) s"; \
+	done; exit $$status
+
+.venv-blender/%/.installed: pyproject.toml
+	test -x .venv-blender/$*/bin/python || $(PYTHON) -m venv .venv-blender/$*
+	.venv-blender/$*/bin/pip install -q "bpy==$*.*" $(BPY_VENV_DEPS)
+	.venv-blender/$*/bin/pip install -q --no-deps -e .
+	touch $@
 
 setup: $(STAMP)
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import require_module
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -31,6 +33,7 @@ def test_core_imports_neither_bpy_nor_torch():
 
 
 def test_trainer_uses_only_the_core_of_the_addon():
+    require_module("torch")  # the trainer imports it; the bpy-only venvs of `make test-blender` have none
     trainer = _modules("trainer", "flowreel.trainer")
     assert "flowreel.trainer.cli" in trainer and "flowreel.trainer.movie" in trainer
     loaded = _imported_after(trainer)
