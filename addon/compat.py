@@ -132,3 +132,36 @@ def evaluated_point_positions(obj: bpy.types.Object, depsgraph=None):
 def file_handler_base():
     """bpy.types.FileHandler (drag-and-drop import, 4.1+) or None in older Blender."""
     return getattr(bpy.types, "FileHandler", None)
+
+
+def eevee_draws_point_clouds() -> bool:
+    """EEVEE Legacy (Blender < 4.2) draws no point clouds at all; EEVEE Next does."""
+    return VERSION >= (4, 2, 0)
+
+
+def add_legacy_eevee_spheres(obj: bpy.types.Object) -> None:
+    """Make points visible to EEVEE Legacy: one more Geometry Nodes modifier puts an ico-sphere of
+    the point's radius on every point and realizes them (per-point attributes such as
+    `flowreel_display` carry over to the spheres)."""
+    material = obj.data.materials[0] if len(obj.data.materials) else None
+    n = len(obj.data.vertices)
+    ng = bpy.data.node_groups.new("Flowreel EEVEE Legacy Spheres", "GeometryNodeTree")
+    new_group_socket(ng, "Geometry", "INPUT", "NodeSocketGeometry")
+    new_group_socket(ng, "Geometry", "OUTPUT", "NodeSocketGeometry")
+    nodes, link = ng.nodes, ng.links.new
+    gin, gout = nodes.new("NodeGroupInput"), nodes.new("NodeGroupOutput")
+    ico = nodes.new("GeometryNodeMeshIcoSphere")
+    ico.inputs["Radius"].default_value = 1.0
+    ico.inputs["Subdivisions"].default_value = 2 if n <= 20_000 else 1  # 162 / 42 vertices a sphere
+    radius = nodes.new("GeometryNodeInputRadius")
+    inst = nodes.new("GeometryNodeInstanceOnPoints")
+    real = nodes.new("GeometryNodeRealizeInstances")
+    set_mat = nodes.new("GeometryNodeSetMaterial")
+    set_mat.inputs["Material"].default_value = material
+    link(gin.outputs[0], inst.inputs["Points"])
+    link(ico.outputs["Mesh"], inst.inputs["Instance"])
+    link(radius.outputs[0], inst.inputs["Scale"])
+    link(inst.outputs["Instances"], real.inputs["Geometry"])
+    link(real.outputs["Geometry"], set_mat.inputs["Geometry"])
+    link(set_mat.outputs["Geometry"], gout.inputs[0])
+    obj.modifiers.new("Flowreel EEVEE Legacy Spheres", "NODES").node_group = ng

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import camera, compat
 from .core import pointcache, timing, trajformat
+from .core.errors import FlowreelError
 from .core.options import SceneOptions
 from .core.trajformat import TrajectoryError
 
@@ -37,7 +38,7 @@ _ID_COLLECTIONS = ("objects", "meshes", "materials", "node_groups", "cameras", "
 __all__ = ["SceneError", "TrajectoryError", "build_scene", "subset_indices", "auto_radius", "resolve_cache_dir"]
 
 
-class SceneError(ValueError):
+class SceneError(FlowreelError, ValueError):
     """The scene cannot be built (e.g. the cache folder is not writable); the message is one line."""
 
 

@@ -6,7 +6,7 @@
 Target (issue 4): Workbench preview frame, 100k points, 1920x1080 <= 1 s after the first frame.
 The trajectory is synthetic (noise -> examples/logo.png along curved paths), written once to a temp
 folder, so the benchmark needs neither torch nor a trained model. Each case builds the scene
-exactly like addon/render.py (same functions), then times single frames: the first (shader
+exactly like addon/render.py (same functions: render_args, engines), then times single frames: the first (shader
 compilation, BVH build, GL start-up) separately from the following ones. Results go to
 bench/results/addon_render.md as a markdown table.
 """
@@ -59,19 +59,20 @@ def synthetic_traj(path: Path, n: int, n_frames: int, image: Path, seed: int = 0
 def time_case(traj: Path, engine: str, look: str, resolution: str, frames: int, samples: int | None) -> dict:
     import bpy
 
-    from flowreel.addon import render
+    from flowreel.addon.engines import configure_engine
+    from flowreel.addon.render_args import build_parser, scene_options
     from flowreel.addon.scene import build_scene
 
     argv = [str(traj), "--engine", engine, "--look", look, "--resolution", resolution]
     if samples:
         argv += ["--samples", str(samples)]
-    args = render.build_parser().parse_args(argv)
-    opts = render.scene_options(args)
+    args = build_parser().parse_args(argv)
+    opts = scene_options(args)
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     t = time.perf_counter()
     points = build_scene(scene, str(traj), opts)
-    engine_id = render.configure_engine(scene, args, [points])
+    engine_id = configure_engine(scene, args, [points])
     build_s = time.perf_counter() - t
     mid = (scene.frame_start + scene.frame_end) // 2
     times = []

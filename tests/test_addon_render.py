@@ -30,7 +30,7 @@ from test_addon_render_util import (
     write_tiny_traj,
 )
 
-from flowreel.addon import render
+from flowreel.addon import encode_fallback, render
 
 
 @pytest.fixture
@@ -178,8 +178,8 @@ def test_frames_of_another_render_are_not_reused(bpy, traj, tmp_path, capsys):
 
 def test_no_encoder_keeps_frames_and_fails(bpy, traj, tmp_path, monkeypatch, capsys):
     """Blender's own Python without ffmpeg-python and no other Python that has it: frames + exit 1."""
-    monkeypatch.setattr(render, "_encoder_available", lambda: False)
-    monkeypatch.setattr(render, "_python_with_ffmpeg", lambda: None)
+    monkeypatch.setattr(encode_fallback, "encoder_available", lambda: False)
+    monkeypatch.setattr(encode_fallback, "python_with_ffmpeg", lambda: None)
     rc = render.main([str(traj), "-o", str(tmp_path / "film.mp4"), *FILM_ARGS])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 1

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from flowreel.addon.core.options import number
+
 PROG = "trainer"
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 PLUGINS = ("flowreel.trainer.cli_movie",)  # modules that register more subcommands (render, movie); optional
@@ -65,20 +67,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the examples' layout; shows a default only where the help text asks (%(default)s)."""
 
 
-def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False, what="a number"):
-    def parse(text: str):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        if isinstance(v, float) and not math.isfinite(v):
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
-        if lo is not None and (v <= lo if lo_open else v < lo) or hi is not None and (v >= hi if hi_open else v > hi):
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
-        return v
-
-    parse.__name__ = what  # argparse names the type in some messages
-    return parse
+_number = number  # argparse types: a kind, a range, a name for messages
 
 
 positive_int = _number(int, lo=1, what="a positive integer")

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from flowreel.addon.core.atomic import atomic_write
+from flowreel.addon.core.errors import FlowreelError
 from flowreel.trainer.batches import Prefetcher, default_workers, fm_batch, step_rng
 from flowreel.trainer.density import ImageDensity
 from flowreel.trainer.model import VectorField
@@ -61,7 +62,7 @@ class FitInterrupted(Exception):
         super().__init__(f"interrupted at step {step}; checkpoint saved{where} (resume to continue)")
 
 
-class DeviceError(ValueError):
+class DeviceError(FlowreelError, ValueError):
     """The requested device does not exist on this machine (one-line message)."""
 
 

@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from flowreel.addon.core.errors import FlowreelError
 from flowreel.addon.core.frames import default_frames_dir
 
 from . import trajfile
@@ -32,7 +33,7 @@ QUALITY: dict[str, dict] = {
 }  # fmt: skip
 
 
-class MovieError(RuntimeError):
+class MovieError(FlowreelError, RuntimeError):
     """A stage of the movie failed; the message is one line."""
 
 
