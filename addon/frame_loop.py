@@ -68,7 +68,7 @@ def _quiet_stdout(enabled: bool) -> Iterator[None]:
         os.close(devnull)
 
 
-def _render_frame(bpy, scene, frame: int, path: Path, quiet: bool) -> None:
+def render_frame(bpy, scene, frame: int, path: Path, quiet: bool) -> None:
     tmp = path.with_name(f".{path.stem}.partial.png")
     scene.frame_set(frame)
     scene.render.filepath = str(tmp)
@@ -98,7 +98,7 @@ def render_frames(bpy, scene, frames: range, folder: Path, quiet: bool) -> tuple
     with _stop_between_frames() as stop:
         for i, f in enumerate(todo, 1):
             t = time.monotonic()
-            _render_frame(bpy, scene, f, folder / FRAME_NAME.format(f), quiet)
+            render_frame(bpy, scene, f, folder / FRAME_NAME.format(f), quiet)
             now = time.monotonic()
             eta = (now - t0) / i * (len(todo) - i)
             print(f"{PROG}: frame {f} ({i}/{len(todo)}) {now - t:.2f} s, elapsed {clock(now - t0)}, "

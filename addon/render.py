@@ -43,7 +43,6 @@ if __package__ in (None, ""):  # run as a script (`blender -b --python .../rende
 from . import encode_fallback  # noqa: E402
 from .core.errors import FlowreelError, RenderError, UsageError, report_bug  # noqa: E402
 from .core.frames import FRAME_NAME, frame_done  # noqa: E402
-from .engines import configure_engine  # noqa: E402
 from .frame_loop import PROG, check_stamp, render_frames  # noqa: E402
 from .render_args import build_parser, output_paths, scene_options, script_argv  # noqa: E402
 
@@ -78,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.samples is not None and args.samples < 1:
         raise RenderError(f"samples must be >= 1, got {args.samples}")
     bpy = _import_bpy()
+    from .engines import configure_engine  # bpy-dependent modules: after the check above
     from .scene import build_scene
 
     bpy.ops.wm.read_factory_settings(use_empty=True)

@@ -60,6 +60,7 @@ def time_case(traj: Path, engine: str, look: str, resolution: str, frames: int, 
     import bpy
 
     from flowreel.addon.engines import configure_engine
+    from flowreel.addon.frame_loop import render_frame
     from flowreel.addon.render_args import build_parser, scene_options
     from flowreel.addon.scene import build_scene
 
@@ -81,7 +82,7 @@ def time_case(traj: Path, engine: str, look: str, resolution: str, frames: int, 
     with tempfile.TemporaryDirectory() as d:
         for i in range(frames + 1):
             t = time.perf_counter()
-            render._render_frame(bpy, scene, mid + i, Path(d) / f"f{i}.png", quiet=True)
+            render_frame(bpy, scene, mid + i, Path(d) / f"f{i}.png", quiet=True)
             times.append(time.perf_counter() - t)
             if i == 0 and os.environ.get("BENCH_KEEP"):
                 os.replace(Path(d) / "f0.png", Path(os.environ["BENCH_KEEP"]) / f"{look}_{engine}.png")

@@ -16,7 +16,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import require_module
+from conftest import require_module, sigint_interrupts
 from test_addon_render_util import (
     END,
     FILM_ARGS,
@@ -129,7 +129,8 @@ def test_ctrl_c_leaves_a_resumable_state(traj, tmp_path):
     args = [sys.executable, "-m", "flowreel.addon.render", str(traj), "--no-video",
             "--frames-dir", str(tmp_path / "fr"),
             *FILM_ARGS, "--fps", "12", "--seconds", "2"]  # later options win: a longer film (31 frames)
-    p = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=sigint_interrupts)  # even when pytest runs with SIGINT ignored
     done = 0
     for line in p.stdout:
         done += line.startswith("flowreel-render: frame ")
@@ -297,3 +298,29 @@ def test_blender_binary_eevee_draws_points(blender_exe, traj, tmp_path):
     res = json.loads((frames / "result.json").read_text())
     img = read_png(frames / f"frame_{FILM_FRAMES:04d}.png")
     check_points_drawn(img, np.array(res["centres"]), np.array(res["radii"]), margin=6.0)
+
+
+def test_user_errors_are_one_line_and_bugs_are_reported(tmp_path, capsys, monkeypatch):
+    """A FlowreelError is one line and exit 1; any other exception is a bug: one line that says so,
+    its traceback in a file, none on screen."""
+    from flowreel.addon.core.errors import RenderError
+
+    monkeypatch.setenv("FLOWREEL_BUG_DIR", str(tmp_path / "bugs"))
+
+    def user_error(args):
+        raise RenderError("the frames folder is\nfull")
+
+    monkeypatch.setattr(render, "run", user_error)
+    assert render.main(["t.npz"]) == 1
+    assert capsys.readouterr().err.strip() == "flowreel-render: error: the frames folder is full"
+    assert not (tmp_path / "bugs").exists()
+
+    def bug(args):
+        return {}["missing"]
+
+    monkeypatch.setattr(render, "run", bug)
+    assert render.main(["t.npz"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "bug" in err and "KeyError" in err and "Traceback" not in err
+    report = err.split("traceback saved to ", 1)[1].split()[0]
+    assert report.startswith(str(tmp_path / "bugs")) and 'return {}["missing"]' in open(report).read()

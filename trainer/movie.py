@@ -19,8 +19,9 @@ from flowreel.addon.core.frames import default_frames_dir
 from . import trajfile
 from .density import load_density
 from .export import export_trajectories
-from .fit import FitConfig, fit, load_run
+from .fit import FitConfig, fit
 from .launch import LaunchError, run_render
+from .runs import load_run
 from .sheet import contact_sheet
 
 # What each quality buys. Draft: ~1 s a 720p frame on a 2-core laptop (bench/RESULTS.md), no

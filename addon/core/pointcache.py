@@ -161,7 +161,7 @@ def read_pc2_header(path: str) -> tuple[int, int, float, float, int]:
     with open(path, "rb") as f:
         raw = f.read(HEADER.size)
     if len(raw) != HEADER.size or raw[:12] != MAGIC:
-        raise ValueError(f"{os.path.basename(path)}: not a PC2 point cache")
+        raise TrajectoryError(f"{os.path.basename(path)}: not a PC2 point cache")
     _, version, points, start, rate, samples = HEADER.unpack(raw)
     return version, points, start, rate, samples
 
