@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from . import compat, looks
+from . import compat
 from .core.errors import RenderError
+from .denoise import set_denoise
+from .look_datablocks import set_path
 
 
 def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> str:
@@ -20,9 +22,9 @@ def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> 
     if args.samples is not None:
         if args.samples < 1:
             raise RenderError(f"samples must be >= 1, got {args.samples}")
-        looks.set_path(scene, "cycles.samples", args.samples)
-        looks.set_path(scene, "eevee.taa_render_samples", args.samples)
-    looks.set_denoise(scene, {"auto": None, "on": True, "off": False}[args.denoise] if engine == "CYCLES" else False)
+        set_path(scene, "cycles.samples", args.samples)
+        set_path(scene, "eevee.taa_render_samples", args.samples)
+    set_denoise(scene, {"auto": None, "on": True, "off": False}[args.denoise] if engine == "CYCLES" else False)
     if engine == "BLENDER_WORKBENCH":
         shading = scene.display.shading
         shading.light = "FLAT"
@@ -30,5 +32,5 @@ def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> 
         scene.render.use_compositing = False  # a preview: no glare pass
         # Each anti-aliasing sample is a full redraw, many times the cost of an unsmoothed frame through
         # software OpenGL (measured in bench/results/addon_render.md).
-        looks.set_path(scene, "display.render_aa", "OFF")
+        set_path(scene, "display.render_aa", "OFF")
     return engine

@@ -237,9 +237,12 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", list(BAD))
-def test_bad_input_one_line_and_nonzero_exit(bpy, traj, tmp_path, capsys, case):
+def test_bad_input_one_line_and_nonzero_exit(bpy, traj, tmp_path, capsys, monkeypatch, case):
     make, expected = BAD[case]
     argv = make(tmp_path, traj)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
     rc = render.main([*argv, *_defaults_not_in(argv)])
     captured = capsys.readouterr()
     lines = [ln for ln in captured.err.splitlines() if ln.strip()]
@@ -248,6 +251,11 @@ def test_bad_input_one_line_and_nonzero_exit(bpy, traj, tmp_path, capsys, case):
     assert expected in lines[0]
     assert "Traceback" not in captured.err + captured.out
     assert not list(tmp_path.rglob("*.png"))
+    assert not any(cwd.iterdir()), "the render wrote into the current directory"
+    if case in ("missing file", "corrupt file", "empty archive", "NaN positions"):  # rejected before the scene
+        assert [p for p in tmp_path.rglob("*") if p.is_dir()] == [cwd], "a rejected file left a folder behind"
+    if case == "NaN positions":
+        assert "at frame 1" in lines[0]  # the one bad frame, not a range
 
 
 def _defaults_not_in(argv: list[str]) -> list[str]:
@@ -323,4 +331,4 @@ def test_user_errors_are_one_line_and_bugs_are_reported(tmp_path, capsys, monkey
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "bug" in err and "KeyError" in err and "Traceback" not in err
     report = err.split("traceback saved to ", 1)[1].split()[0]
-    assert report.startswith(str(tmp_path / "bugs")) and 'return {}["missing"]' in open(report).read()
+    assert report.startswith(str(tmp_path / "bugs")) and "KeyError: 'missing'" in open(report).read()

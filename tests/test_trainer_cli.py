@@ -315,6 +315,6 @@ def test_user_errors_are_one_line_and_bugs_are_reported(tmp_path, capsys, monkey
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "bug" in err and "index 7 out of range" in err
-    assert 'raise ValueError("index 7 out of range")' in _bug_report(err, tmp_path / "bugs")
+    assert "ValueError: index 7 out of range" in _bug_report(err, tmp_path / "bugs")
     with pytest.raises(ValueError):  # --debug still re-raises
         main([*argv, "--debug"])
