@@ -31,6 +31,6 @@ def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> 
         shading.color_type = "MATERIAL"  # the look material's viewport colour
         scene.render.use_compositing = False  # a preview: no glare pass
         # Each anti-aliasing sample is a full redraw, many times the cost of an unsmoothed frame through
-        # software OpenGL (measured in bench/results/addon_render.md).
+        # software OpenGL (bench/results/defaults.md).
         set_path(scene, "display.render_aa", "OFF")
     return engine

@@ -3,7 +3,7 @@
     flock /tmp/flowreel-cpu.lock .venv/bin/python bench/bench_render.py            # full table
     .venv/bin/python bench/bench_render.py --quick                                 # small smoke run
 
-Target (issue 4): Workbench preview frame, 100k points, 1920x1080 <= 1 s after the first frame.
+Target: Workbench preview frame, 100k points, 1920x1080 <= 1 s after the first frame.
 The trajectory is synthetic (noise -> examples/logo.png along curved paths), written once to a temp
 folder, so the benchmark needs neither torch nor a trained model. Each case builds the scene
 exactly like addon/render.py (same functions: render_args, engines), then times single frames: the first (shader

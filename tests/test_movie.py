@@ -1,4 +1,4 @@
-"""End to end: `trainer movie` from a picture to a film, with a tiny budget (issue 5)."""
+"""End to end: `trainer movie` from a picture to a film, with a tiny budget."""
 
 from __future__ import annotations
 

@@ -47,10 +47,9 @@ from flowreel.trainer.stopping import FitInterrupted, SigintFlag
 METHODS = ("fm", "ffjord")
 
 # Per-method defaults for fields left as None. FM's are sized so that a default fit (training + the 100k-sample
-# metric) takes 69-72 s on the project's idle 2-core CPU, leaving room under the 120 s target for a busier one.
+# metric) stays well under two minutes on a small CPU, with the best excess TV for that time among the batch
+# sizes and learning rates tried (bench/results/defaults.md).
 DEFAULTS = {
-    # logo excess TV (bench/results/trainer.md): batch 512 x 8000 steps 0.047, 1024 x 5000 0.037, 2048 x 3000
-    # 0.038 at about equal time; lr 7e-3 0.040, 2e-2 0.047
     "fm": {"steps": 5000, "batch_size": 1024, "lr": 1e-2},
     "ffjord": {"steps": 300, "batch_size": 512, "lr": 2e-3},
 }
@@ -81,16 +80,16 @@ class FitConfig:
     # flow matching
     sigma: float = 0.0  # std of Gaussian noise around the straight path
     ot: bool = True  # minibatch optimal-transport coupling
-    # exact assignment on blocks of this size; its CPU cost per point grows ~ block^2. Logo, batch 512: block 128 x
-    # 4000 steps 0.052 (53 s, the assignment set the pace), 64 x 8000 0.047 (62 s), 32 x 8000 0.054 (66 s)
+    # exact assignment on blocks of this size; its CPU cost per point grows ~ block^2, and 64 gave the best
+    # excess TV for the time (bench/results/defaults.md)
     ot_block: int = 64
     t_power: float = 1.0  # t = 1 - (1 - u)^t_power, u uniform: > 1 trains more near t=1, where edges form
     # ffjord
     ffjord_tol: float = 1e-3  # rtol = atol of the training solve
     # bookkeeping
-    # CPU threads of the training loop (None = torch's default). Small-batch training is latency-bound: on the
-    # shared 2-core test machine 1 thread ran 28 ms/step against 211 ms/step with 2 contended threads; and the
-    # batch workers need a core of their own.
+    # CPU threads of the training loop (None = torch's default). Small-batch training is latency-bound, so one
+    # thread is much faster than contended ones, and the batch workers need a core of their own
+    # (bench/results/defaults.md).
     threads: int | None = 1
     workers: int | None = None  # threads drawing batches ahead (None = trainer.batches.default_workers(), 0 = none)
     max_seconds: float | None = None  # stop training early after this many seconds (the schedule is not rescaled)
@@ -222,7 +221,7 @@ def fit(
     resume=True continues from run_dir/checkpoint.pt with the config saved there (same total steps).
     Ctrl-C saves a checkpoint and raises FitInterrupted. `on_step(step, loss)` is called after each
     completed step (tests, GUIs). config.threads applies to the training loop only; the metric runs on
-    torch's thread count (one 100k-particle solve: 23 s on 1 thread, 15 s on 2, idle 2-core box).
+    torch's thread count (one large solve gains from every core: bench/results/defaults.md).
     """
     run_dir = Path(run_dir)
     t_call = time.perf_counter()

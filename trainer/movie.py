@@ -24,8 +24,8 @@ from .launch import LaunchError, run_render
 from .runs import load_run
 from .sheet import contact_sheet
 
-# What each quality buys. Draft: ~1 s a 720p frame on a 2-core laptop (bench/RESULTS.md), no
-# denoiser (OpenImageDenoise costs more than the render there); final: the look at its best.
+# What each quality buys. Draft: a few minutes for a film on a small CPU, no denoiser (OpenImageDenoise
+# costs more than the render at 4 samples; bench/results/defaults.md); final: the look at its best.
 QUALITY: dict[str, dict] = {
     "draft": {"particles": 60_000, "resolution": (1280, 720), "engine": "cycles", "samples": 4, "denoise": "off",
               "motion_blur": False},
