@@ -318,3 +318,25 @@ def test_user_errors_are_one_line_and_bugs_are_reported(tmp_path, capsys, monkey
     assert "ValueError: index 7 out of range" in _bug_report(err, tmp_path / "bugs")
     with pytest.raises(ValueError):  # --debug still re-raises
         main([*argv, "--debug"])
+
+
+def test_scene_flags_come_from_scene_options():
+    """The render script offers a flag for every scene option (a new field needs no parser edit), and
+    both it and `trainer movie` take their defaults from SceneOptions."""
+    import dataclasses
+
+    from flowreel.addon.core.options import NO_FLAG, SceneOptions
+    from flowreel.addon.render_args import build_parser
+    from flowreel.trainer.cli import build_parser as trainer_parser
+
+    render = build_parser().parse_args(["t.npz"])
+    movie = trainer_parser().parse_args(["movie", "p.png", "-o", "f.mp4"])
+    defaults = SceneOptions()
+    for f in dataclasses.fields(SceneOptions):
+        if f.name in NO_FLAG:
+            continue
+        want = getattr(defaults, f.name)
+        if f.name != "color_mode":  # None: decided by the look (gradient for neon)
+            assert getattr(render, f.name) == want, f.name
+    for name in ("look", "seconds", "fps", "hold_start", "hold_end", "easing", "camera"):
+        assert getattr(movie, name) == getattr(defaults, name), name

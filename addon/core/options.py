@@ -183,13 +183,20 @@ def scene_flags(command: str) -> list[tuple[str, Flag, Any]]:
     return out
 
 
-def add_scene_flags(parser: Any, command: str, defaults: dict[str, Any] | None = None) -> None:
-    """Add one flag per SceneOptions field to `parser` (`defaults` overrides some, e.g. None for the quality's)."""
+def add_scene_flags(parser: Any, command: str, defaults: dict[str, Any] | None = None, none_means: str = "") -> None:
+    """Add one flag per SceneOptions field to `parser`. `defaults` overrides some; an override of None
+    is decided later, and `none_means` says by what in the help (e.g. "the quality's")."""
     for name, spec, default in scene_flags(command):
-        if defaults and name in defaults:
+        overridden = bool(defaults) and name in defaults
+        if overridden:
             default = defaults[name]
         flag = "--" + name.replace("_", "-")
-        help_text = spec.help if default in (None, "", False) else f"{spec.help} (default: {_shown(default)})"
+        if default is None and overridden and none_means:
+            help_text = f"{spec.help} (default: {none_means})"
+        elif default in (None, "", False):
+            help_text = spec.help
+        else:
+            help_text = f"{spec.help} (default: {_shown(default)})"
         if isinstance(default, bool):
             parser.add_argument(flag, action="store_true", help=spec.help)
             continue
