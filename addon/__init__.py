@@ -1,7 +1,7 @@
 """Flowreel Blender add-on: import flow trajectories as an animated point cloud and render films.
 
-This file stays importable without bpy (the trainer imports `addon.trajformat` and
-`addon.encode`); everything that needs Blender is imported inside register().
+This file stays importable without bpy (the trainer imports the shared core, `flowreel.addon.core`,
+which loads this package first); everything that needs Blender is imported inside register().
 """
 
 bl_info = {

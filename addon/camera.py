@@ -1,11 +1,11 @@
 """Auto-framed camera: every particle of every frame stays in view, for static, push-in and orbit moves.
 
 Framing uses the bounding box over ALL frames of the imported particles (gathered while the point
-cache is written), grown by the particle radius. That is what the issue asks for ("every particle
-on every frame"), and it is cheap to keep exact: a box is convex and so is the view frustum, so if
+cache is written), grown by the particle radius, so that every particle on every frame is in view;
+and it is cheap to keep exact: a box is convex and so is the view frustum, so if
 the 8 box corners are in view every particle at every frame is too. Gaussian noise at t = 0 has
 thin tails (about 5 sigma for 1M particles), so the full box costs little zoom; a robust quantile
-box would crop stray particles, which the issue rules out.
+box would crop stray particles.
 
 Rig: an empty at the centre of the box on the z = 0 plane (orbit pivot and depth-of-field focus
 target) with the camera as its child. The camera looks down its local -Z axis; for STATIC and

@@ -76,15 +76,12 @@ def ensure_fcurve(id_data: bpy.types.ID, data_path: str, index: int = 0, action_
 
 
 def fcurves_of(id_data: bpy.types.ID) -> list:
-    """All F-curves of the action assigned to `id_data` (empty list if none)."""
+    """The F-curves `id_data` evaluates: those of its action's assigned slot (or the whole legacy action)."""
     ad = id_data.animation_data
     if ad is None or ad.action is None:
         return []
     if _layered_actions():
-        from bpy_extras import anim_utils
-
-        bag = anim_utils.action_get_channelbag_for_slot(ad.action, ad.action_slot)
-        return list(bag.fcurves) if bag is not None else []
+        return [] if ad.action_slot is None else list(_ensure_channelbag(ad.action, ad.action_slot).fcurves)
     return list(ad.action.fcurves)
 
 
@@ -174,3 +171,100 @@ def evaluated_point_positions(obj: bpy.types.Object, depsgraph=None):
 def file_handler_base():
     """bpy.types.FileHandler (drag-and-drop import, 4.1+) or None in older Blender."""
     return getattr(bpy.types, "FileHandler", None)
+
+
+def eevee_draws_point_clouds() -> bool:
+    """EEVEE Legacy (Blender < 4.2) draws no point clouds at all; EEVEE Next does."""
+    return VERSION >= (4, 2, 0)
+
+
+def add_legacy_eevee_spheres(obj: bpy.types.Object) -> None:
+    """Make points visible to EEVEE Legacy: one more Geometry Nodes modifier puts an ico-sphere of
+    the point's radius on every point and realizes them (per-point attributes such as
+    `flowreel_display` carry over to the spheres)."""
+    material = obj.data.materials[0] if len(obj.data.materials) else None
+    n = len(obj.data.vertices)
+    ng = bpy.data.node_groups.new("Flowreel EEVEE Legacy Spheres", "GeometryNodeTree")
+    new_group_socket(ng, "Geometry", "INPUT", "NodeSocketGeometry")
+    new_group_socket(ng, "Geometry", "OUTPUT", "NodeSocketGeometry")
+    nodes, link = ng.nodes, ng.links.new
+    gin, gout = nodes.new("NodeGroupInput"), nodes.new("NodeGroupOutput")
+    ico = nodes.new("GeometryNodeMeshIcoSphere")
+    ico.inputs["Radius"].default_value = 1.0
+    ico.inputs["Subdivisions"].default_value = 2 if n <= 20_000 else 1  # 162 / 42 vertices a sphere
+    radius = nodes.new("GeometryNodeInputRadius")
+    inst = nodes.new("GeometryNodeInstanceOnPoints")
+    real = nodes.new("GeometryNodeRealizeInstances")
+    set_mat = nodes.new("GeometryNodeSetMaterial")
+    set_mat.inputs["Material"].default_value = material
+    link(gin.outputs[0], inst.inputs["Points"])
+    link(ico.outputs["Mesh"], inst.inputs["Instance"])
+    link(radius.outputs[0], inst.inputs["Scale"])
+    link(inst.outputs["Instances"], real.inputs["Geometry"])
+    link(real.outputs["Geometry"], set_mat.inputs["Geometry"])
+    link(set_mat.outputs["Geometry"], gout.inputs[0])
+    obj.modifiers.new("Flowreel EEVEE Legacy Spheres", "NODES").node_group = ng
+
+
+# --- materials and compositor ---------------------------------------------------------------------
+def ensure_node_tree(idb: bpy.types.ID) -> None:
+    """Give a new material/world its node tree: 3.x-4.x need `use_nodes = True`; 5.0 always has one
+    (and deprecates the flag, so it is not touched there)."""
+    if idb.node_tree is None:
+        idb.use_nodes = True
+
+
+def compositor_output(scene: bpy.types.Scene, name: str, enabled: bool):
+    """The empty compositor of `scene`'s output socket to link into, or None (compositing off).
+
+    5.0+: a node group asset `name` in `scene.compositing_node_group` (the previous one of that name
+    is removed when unused); 3.x-4.x: the scene's embedded node tree, cleared."""
+    if hasattr(scene, "compositing_node_group"):
+        old = scene.compositing_node_group
+        target = None
+        if not enabled:
+            scene.compositing_node_group = None
+        else:
+            tree = bpy.data.node_groups.new(name, "CompositorNodeTree")
+            tree.interface.new_socket(name="Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+            target = tree.nodes.new("NodeGroupOutput").inputs[0]
+            scene.compositing_node_group = tree
+        if old is not None and old.name.startswith(name) and old.users == 0:
+            bpy.data.node_groups.remove(old)
+        return target
+    scene.use_nodes = enabled
+    if not enabled:
+        return None
+    tree = scene.node_tree
+    tree.nodes.clear()
+    return tree.nodes.new("CompositorNodeComposite").inputs["Image"]
+
+
+def _set_node(node, prop: str, socket: str, value) -> None:
+    """Set a node option that is a property in 3.x/4.x and an input socket in 5.0."""
+    if hasattr(node, prop):
+        setattr(node, prop, value)
+    elif socket in node.inputs:
+        node.inputs[socket].default_value = value
+
+
+def configure_glare(node, glare) -> None:
+    """Set a Glare node from a looks.Glare: Bloom where the node has it (4.2+), else Fog Glow."""
+    if hasattr(node, "glare_type"):  # 3.x - 4.4: properties
+        kinds = node.bl_rna.properties["glare_type"].enum_items.keys()
+        if "BLOOM" in kinds:
+            node.glare_type = "BLOOM"
+            node.size = max(1, min(9, round(9 * glare.size)))
+        else:
+            node.glare_type = "FOG_GLOW"
+            node.size = glare.size_legacy
+        node.quality = "HIGH"
+        node.threshold = glare.threshold
+        node.mix = max(-1.0, min(1.0, glare.strength - 1.0))
+    else:  # 4.5+/5.0: sockets
+        node.inputs["Type"].default_value = "Bloom"
+        node.inputs["Quality"].default_value = "High"
+        _set_node(node, "threshold", "Threshold", glare.threshold)
+        _set_node(node, "size", "Size", glare.size)
+        _set_node(node, "strength", "Strength", glare.strength)
+        _set_node(node, "saturation", "Saturation", glare.saturation)

@@ -4,21 +4,19 @@ import bpy
 from bpy.props import StringProperty
 from bpy_extras.io_utils import ImportHelper
 
-from .core.trajformat import TrajectoryError
+from .core.errors import FlowreelError
 from .props import OptionProps
-
-_USER_ERRORS = (TrajectoryError, ValueError, OSError)  # SceneError is a ValueError
 
 
 def run_import(op, context, filepath: str, opts) -> set:
     """Build the scene; a bad file or setting becomes an ERROR report and {'CANCELLED'}."""
-    from .scene import SceneError, build_scene
+    from .scene import build_scene
 
     wm = context.window_manager
     wm.progress_begin(0, 100)
     try:
         obj = build_scene(context.scene, filepath, opts, progress=lambda f: wm.progress_update(int(100 * f)))
-    except (SceneError, *_USER_ERRORS) as e:
+    except FlowreelError as e:  # anything else is a bug: Blender shows its traceback
         op.report({"ERROR"}, str(e).splitlines()[0] if str(e) else type(e).__name__)
         return {"CANCELLED"}
     finally:
@@ -48,7 +46,7 @@ class FLOWREEL_OT_import(OptionProps, bpy.types.Operator, ImportHelper):
     def execute(self, context):
         try:
             opts = self.to_options()
-        except ValueError as e:
+        except FlowreelError as e:
             self.report({"ERROR"}, str(e))
             return {"CANCELLED"}
         return run_import(self, context, self.filepath, opts)

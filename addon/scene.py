@@ -24,8 +24,10 @@ import numpy as np
 
 from . import camera, compat
 from .core import pointcache, timing, trajformat
+from .core.errors import FlowreelError
 from .core.options import SceneOptions
 from .core.trajformat import TrajectoryError
+from .look_apply import apply_look
 
 CACHE_DIR_DEFAULT = "//flowreel_cache"
 CACHE_MOD = "Flowreel Cache"
@@ -37,7 +39,7 @@ _ID_COLLECTIONS = ("objects", "meshes", "materials", "node_groups", "cameras", "
 __all__ = ["SceneError", "TrajectoryError", "build_scene", "subset_indices", "auto_radius", "resolve_cache_dir"]
 
 
-class SceneError(ValueError):
+class SceneError(FlowreelError, ValueError):
     """The scene cannot be built (e.g. the cache folder is not writable); the message is one line."""
 
 
@@ -189,30 +191,6 @@ def _points_node_group(radius: float, material: bpy.types.Material) -> tuple[bpy
     return ng, rad.identifier
 
 
-def fallback_material() -> bpy.types.Material:
-    """Emission coloured by `flowreel_display`; used only when addon.looks is not available."""
-    mat = bpy.data.materials.new("Flowreel Fallback")
-    mat.use_nodes = True
-    nt = mat.node_tree
-    nt.nodes.clear()
-    attr = nt.nodes.new("ShaderNodeAttribute")
-    attr.attribute_name = "flowreel_display"
-    emit = nt.nodes.new("ShaderNodeEmission")
-    emit.inputs["Strength"].default_value = 2.0
-    out = nt.nodes.new("ShaderNodeOutputMaterial")
-    nt.links.new(attr.outputs["Color"], emit.inputs["Color"])
-    nt.links.new(emit.outputs["Emission"], out.inputs["Surface"])
-    return mat
-
-
-def _look_material(scene: bpy.types.Scene, name: str) -> bpy.types.Material:
-    try:
-        from . import looks
-    except ImportError:
-        return fallback_material()
-    return looks.apply_look(scene, name)
-
-
 def _add_attribute(mesh: bpy.types.Mesh, name: str, kind: str, values: np.ndarray) -> None:
     attr = mesh.attributes.new(name, kind, "POINT")
     field = {"FLOAT_COLOR": "color", "FLOAT_VECTOR": "vector", "FLOAT": "value", "INT": "value"}[kind]
@@ -237,10 +215,15 @@ def build_scene(
     n = n_all if idx is None else len(idx)
 
     folder, relative = resolve_cache_dir(opts, traj_path)
+    made_folder = not os.path.isdir(folder)
     _ensure_writable(folder)
     cache_path = os.path.join(folder, _cache_name(traj_path, n, opts.seed, idx is not None))
     cache_existed = os.path.exists(cache_path)
-    info = pointcache.write_pc2(traj, cache_path, idx, progress=progress, name=name)
+    try:
+        info = pointcache.write_pc2(traj, cache_path, idx, progress=progress, name=name)
+    except BaseException:
+        _remove_if_empty(folder, made_folder)  # a rejected file leaves no empty cache folder behind
+        raise
     colors = None if traj.colors is None else np.asarray(traj.colors if idx is None else traj.colors[idx])
     radius = opts.radius if opts.radius > 0 else auto_radius(traj.extent, n)
     del traj  # drop the memory map before Blender allocates the mesh
@@ -274,7 +257,7 @@ def build_scene(
         fc = compat.ensure_fcurve(obj, f'modifiers["{CACHE_MOD}"].eval_frame', 0, "Flowreel Timing")
         timing.key_fcurve(fc, opts, scale=float(n_samples - 1))
 
-        material = _look_material(scene, opts.look)
+        material = apply_look(scene, opts.look)
         ng, radius_key = _points_node_group(radius, material)
         geo = obj.modifiers.new(POINTS_MOD, "NODES")
         geo.node_group = ng
@@ -293,7 +276,16 @@ def build_scene(
         guard.undo()
         if not cache_existed and os.path.exists(cache_path):
             os.unlink(cache_path)
-        if isinstance(e, (TrajectoryError, SceneError, ValueError, OSError, KeyboardInterrupt)):
+        if isinstance(e, (FlowreelError, OSError, KeyboardInterrupt)):
             raise
         raise SceneError(f"{name}: building the scene failed ({type(e).__name__}: {e})") from e
     return obj
+
+
+def _remove_if_empty(folder: str, made: bool) -> None:
+    """Remove the cache folder this import created, if nothing is in it."""
+    if made:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass

@@ -23,9 +23,9 @@ def child(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
 
-    from flowreel.trainer.fit import load_run
     from flowreel.trainer.flow import integrate
     from flowreel.trainer.metrics import excess_tv
+    from flowreel.trainer.runs import load_run
 
     if args.threads:
         torch.set_num_threads(args.threads)

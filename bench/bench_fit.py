@@ -24,9 +24,10 @@ import numpy as np
 import torch
 
 from flowreel.trainer.density import load_density
-from flowreel.trainer.fit import FitConfig, fit, load_run
+from flowreel.trainer.fit import FitConfig, fit
 from flowreel.trainer.flow import log_prob
 from flowreel.trainer.metrics import excess_tv
+from flowreel.trainer.runs import load_run
 
 REPO = Path(__file__).resolve().parent.parent
 

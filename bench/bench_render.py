@@ -3,10 +3,10 @@
     flock /tmp/flowreel-cpu.lock .venv/bin/python bench/bench_render.py            # full table
     .venv/bin/python bench/bench_render.py --quick                                 # small smoke run
 
-Target (issue 4): Workbench preview frame, 100k points, 1920x1080 <= 1 s after the first frame.
+Target: Workbench preview frame, 100k points, 1920x1080 <= 1 s after the first frame.
 The trajectory is synthetic (noise -> examples/logo.png along curved paths), written once to a temp
 folder, so the benchmark needs neither torch nor a trained model. Each case builds the scene
-exactly like addon/render.py (same functions), then times single frames: the first (shader
+exactly like addon/render.py (same functions: render_args, engines), then times single frames: the first (shader
 compilation, BVH build, GL start-up) separately from the following ones. Results go to
 bench/results/addon_render.md as a markdown table.
 """
@@ -59,19 +59,21 @@ def synthetic_traj(path: Path, n: int, n_frames: int, image: Path, seed: int = 0
 def time_case(traj: Path, engine: str, look: str, resolution: str, frames: int, samples: int | None) -> dict:
     import bpy
 
-    from flowreel.addon import render
+    from flowreel.addon.engines import configure_engine
+    from flowreel.addon.frame_loop import render_frame
+    from flowreel.addon.render_args import build_parser, scene_options
     from flowreel.addon.scene import build_scene
 
     argv = [str(traj), "--engine", engine, "--look", look, "--resolution", resolution]
     if samples:
         argv += ["--samples", str(samples)]
-    args = render.build_parser().parse_args(argv)
-    opts = render.scene_options(args)
+    args = build_parser().parse_args(argv)
+    opts = scene_options(args)
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     t = time.perf_counter()
     points = build_scene(scene, str(traj), opts)
-    engine_id = render.configure_engine(scene, args, [points])
+    engine_id = configure_engine(scene, args, [points])
     build_s = time.perf_counter() - t
     mid = (scene.frame_start + scene.frame_end) // 2
     times = []
@@ -80,7 +82,7 @@ def time_case(traj: Path, engine: str, look: str, resolution: str, frames: int, 
     with tempfile.TemporaryDirectory() as d:
         for i in range(frames + 1):
             t = time.perf_counter()
-            render._render_frame(bpy, scene, mid + i, Path(d) / f"f{i}.png", quiet=True)
+            render_frame(bpy, scene, mid + i, Path(d) / f"f{i}.png", quiet=True)
             times.append(time.perf_counter() - t)
             if i == 0 and os.environ.get("BENCH_KEEP"):
                 os.replace(Path(d) / "f0.png", Path(os.environ["BENCH_KEEP"]) / f"{look}_{engine}.png")

@@ -28,10 +28,11 @@ def _load_looks():
     spec = importlib.util.spec_from_file_location("_flowreel_bootstrap", HERE.parent / "addon" / "bootstrap.py")
     boot = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(boot)
-    return importlib.import_module(f"{boot.load_package(HERE.parent / 'addon')}.looks")
+    package = boot.load_package(HERE.parent / "addon")
+    return importlib.import_module(f"{package}.looks"), importlib.import_module(f"{package}.look_templates")
 
 
-looks = _load_looks()
+looks, look_templates = _load_looks()
 
 
 def main(argv: list[str]) -> int:
@@ -55,7 +56,7 @@ def main(argv: list[str]) -> int:
         return 2
     bpy.ops.wm.read_factory_settings(use_empty=True)
     for name in args.names or list(looks.LOOKS):
-        path = looks.write_template(name, Path(args.out) / f"{name}.blend")
+        path = look_templates.write_template(name, Path(args.out) / f"{name}.blend")
         print(f"build_looks: wrote {path} (Blender {bpy.app.version_string})", flush=True)
     return 0
 

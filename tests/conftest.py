@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,22 @@ def bpy():
     mod.ops.wm.read_factory_settings(use_empty=True)
     yield mod
     mod.ops.wm.read_factory_settings(use_empty=True)
+
+
+def sigint_interrupts() -> None:
+    """Make SIGINT raise KeyboardInterrupt in this process. A shell starts background jobs (`make test &`,
+    nohup, some CI runners) with SIGINT ignored, and children inherit that; a test that sends SIGINT sets
+    the disposition it relies on. Also a `preexec_fn` for child processes."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture
+def sigint_default():
+    """SIGINT raises KeyboardInterrupt during the test, whatever this process inherited; restored after."""
+    previous = signal.getsignal(signal.SIGINT)
+    sigint_interrupts()
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Looks (addon/looks.py + blend_templates/): what they contain, how they apply, what they render.
+"""Looks (addon/looks.py, look_*.py, compositor.py, denoise.py, blend_templates/): contents, applying, renders.
 
 Renders are tiny (64x40, 4 samples, 6 points) and use a minimal points object, so these tests do
 not depend on the trajectory import. Blender 3.4 (`blender -b`) checks run in a subprocess that
@@ -23,6 +23,24 @@ def _looks():
     from flowreel.addon import looks
 
     return looks
+
+
+def _apply(scene, look: str):
+    from flowreel.addon.look_apply import apply_look
+
+    return apply_look(scene, look)
+
+
+def _templates():
+    from flowreel.addon import look_templates
+
+    return look_templates
+
+
+def test_look_recipes_are_the_scene_options_looks():
+    from flowreel.addon.core.options import LOOKS as OPTION_LOOKS
+
+    assert tuple(_looks().LOOKS) == OPTION_LOOKS
 
 
 def _glare_nodes(scene) -> list:
@@ -63,7 +81,7 @@ def test_emission_looks_show_black_particles(bpy, look, tmp_path):
 def test_apply_look_sets_world_material_settings_and_compositor(bpy, look):
     looks = _looks()
     scene = bpy.context.scene
-    mat = looks.apply_look(scene, look)
+    mat = _apply(scene, look)
     recipe = looks.LOOKS[look]
     assert mat.name == f"flowreel_{look}"
     attrs = [n for n in mat.node_tree.nodes if n.bl_idname == "ShaderNodeAttribute"]
@@ -79,16 +97,15 @@ def test_apply_look_sets_world_material_settings_and_compositor(bpy, look):
 
 
 def test_reapply_reuses_and_switching_replaces(bpy):
-    looks = _looks()
     scene = bpy.context.scene
-    a = looks.apply_look(scene, "glow")
+    a = _apply(scene, "glow")
     a.node_tree.nodes["Emission"].inputs["Strength"].default_value = 7.0  # an artist's tweak survives
-    assert looks.apply_look(scene, "glow") == a
+    assert _apply(scene, "glow") == a
     assert a.node_tree.nodes["Emission"].inputs["Strength"].default_value == 7.0
-    looks.apply_look(scene, "ink")
+    _apply(scene, "ink")
     assert [c.name for c in scene.collection.children] == ["flowreel_ink_lights"]
     assert not _glare_nodes(scene) and scene.view_settings.view_transform == "Standard"
-    looks.apply_look(scene, "glow")
+    _apply(scene, "glow")
     assert [m.name for m in bpy.data.materials].count("flowreel_glow") == 1
     assert not [m for m in bpy.data.materials if m.name.startswith("flowreel_glow.")]
     assert len(_glare_nodes(scene)) == 1
@@ -96,14 +113,14 @@ def test_reapply_reuses_and_switching_replaces(bpy):
 
 def test_unknown_look_names_the_choices(bpy):
     with pytest.raises(ValueError, match="unknown look 'sparkle': choose one of glow, ink, neon"):
-        _looks().apply_look(bpy.context.scene, "sparkle")
+        _apply(bpy.context.scene, "sparkle")
 
 
 def test_missing_template_is_rebuilt_on_the_fly(bpy, monkeypatch, tmp_path):
-    looks = _looks()
-    monkeypatch.setattr(looks, "template_dirs", lambda: [tmp_path])
-    assert looks.template_path("neon") is None
-    mat = looks.apply_look(bpy.context.scene, "neon")
+    looks, templates = _looks(), _templates()
+    monkeypatch.setattr(templates, "template_dirs", lambda: [tmp_path])
+    assert templates.template_path("neon") is None
+    mat = _apply(bpy.context.scene, "neon")
     strength = mat.node_tree.nodes["Emission"].inputs["Strength"].default_value
     assert strength == pytest.approx(looks.LOOKS["neon"].strength)
     assert bpy.context.scene.world.name == "flowreel_neon"
@@ -112,8 +129,10 @@ def test_missing_template_is_rebuilt_on_the_fly(bpy, monkeypatch, tmp_path):
 @pytest.mark.parametrize("look", LOOKS)
 def test_committed_templates_match_the_recipes(bpy, look):
     """A template rebuilt from a changed recipe must be committed too: compare what is on disk."""
+    from flowreel.addon.look_datablocks import get_path
+
     looks = _looks()
-    path = looks.template_path(look)
+    path = _templates().template_path(look)
     assert path is not None and path.parent == REPO / "blend_templates"
     with bpy.data.libraries.load(str(path)) as (src, dst):
         dst.scenes = [f"flowreel_{look}_settings"]
@@ -123,7 +142,7 @@ def test_committed_templates_match_the_recipes(bpy, look):
     tmpl, mat, world = dst.scenes[0], dst.materials[0], dst.worlds[0]
     for p, want in recipe.settings.items():
         try:
-            got = looks.get_path(tmpl, p)
+            got = get_path(tmpl, p)
         except AttributeError:
             continue  # a property this Blender does not have
         assert got == pytest.approx(want) if isinstance(want, float) else got == want, p

@@ -16,7 +16,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import require_module
+from conftest import require_module, sigint_interrupts
 from test_addon_render_util import (
     END,
     FILM_ARGS,
@@ -30,7 +30,7 @@ from test_addon_render_util import (
     write_tiny_traj,
 )
 
-from flowreel.addon import render
+from flowreel.addon import encode_fallback, render
 
 
 @pytest.fixture
@@ -129,7 +129,8 @@ def test_ctrl_c_leaves_a_resumable_state(traj, tmp_path):
     args = [sys.executable, "-m", "flowreel.addon.render", str(traj), "--no-video",
             "--frames-dir", str(tmp_path / "fr"),
             *FILM_ARGS, "--fps", "12", "--seconds", "2"]  # later options win: a longer film (31 frames)
-    p = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=sigint_interrupts)  # even when pytest runs with SIGINT ignored
     done = 0
     for line in p.stdout:
         done += line.startswith("flowreel-render: frame ")
@@ -178,8 +179,8 @@ def test_frames_of_another_render_are_not_reused(bpy, traj, tmp_path, capsys):
 
 def test_no_encoder_keeps_frames_and_fails(bpy, traj, tmp_path, monkeypatch, capsys):
     """Blender's own Python without ffmpeg-python and no other Python that has it: frames + exit 1."""
-    monkeypatch.setattr(render, "_encoder_available", lambda: False)
-    monkeypatch.setattr(render, "_python_with_ffmpeg", lambda: None)
+    monkeypatch.setattr(encode_fallback, "encoder_available", lambda: False)
+    monkeypatch.setattr(encode_fallback, "python_with_ffmpeg", lambda: None)
     rc = render.main([str(traj), "-o", str(tmp_path / "film.mp4"), *FILM_ARGS])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 1
@@ -236,9 +237,12 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", list(BAD))
-def test_bad_input_one_line_and_nonzero_exit(bpy, traj, tmp_path, capsys, case):
+def test_bad_input_one_line_and_nonzero_exit(bpy, traj, tmp_path, capsys, monkeypatch, case):
     make, expected = BAD[case]
     argv = make(tmp_path, traj)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
     rc = render.main([*argv, *_defaults_not_in(argv)])
     captured = capsys.readouterr()
     lines = [ln for ln in captured.err.splitlines() if ln.strip()]
@@ -247,6 +251,11 @@ def test_bad_input_one_line_and_nonzero_exit(bpy, traj, tmp_path, capsys, case):
     assert expected in lines[0]
     assert "Traceback" not in captured.err + captured.out
     assert not list(tmp_path.rglob("*.png"))
+    assert not any(cwd.iterdir()), "the render wrote into the current directory"
+    if case in ("missing file", "corrupt file", "empty archive", "NaN positions"):  # rejected before the scene
+        assert [p for p in tmp_path.rglob("*") if p.is_dir()] == [cwd], "a rejected file left a folder behind"
+    if case == "NaN positions":
+        assert "at frame 1" in lines[0]  # the one bad frame, not a range
 
 
 def _defaults_not_in(argv: list[str]) -> list[str]:
@@ -297,3 +306,29 @@ def test_blender_binary_eevee_draws_points(blender_exe, traj, tmp_path):
     res = json.loads((frames / "result.json").read_text())
     img = read_png(frames / f"frame_{FILM_FRAMES:04d}.png")
     check_points_drawn(img, np.array(res["centres"]), np.array(res["radii"]), margin=6.0)
+
+
+def test_user_errors_are_one_line_and_bugs_are_reported(tmp_path, capsys, monkeypatch):
+    """A FlowreelError is one line and exit 1; any other exception is a bug: one line that says so,
+    its traceback in a file, none on screen."""
+    from flowreel.addon.core.errors import RenderError
+
+    monkeypatch.setenv("FLOWREEL_BUG_DIR", str(tmp_path / "bugs"))
+
+    def user_error(args):
+        raise RenderError("the frames folder is\nfull")
+
+    monkeypatch.setattr(render, "run", user_error)
+    assert render.main(["t.npz"]) == 1
+    assert capsys.readouterr().err.strip() == "flowreel-render: error: the frames folder is full"
+    assert not (tmp_path / "bugs").exists()
+
+    def bug(args):
+        return {}["missing"]
+
+    monkeypatch.setattr(render, "run", bug)
+    assert render.main(["t.npz"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "bug" in err and "KeyError" in err and "Traceback" not in err
+    report = err.split("traceback saved to ", 1)[1].split()[0]
+    assert report.startswith(str(tmp_path / "bugs")) and "KeyError: 'missing'" in open(report).read()

@@ -120,13 +120,13 @@ def make_points(bpy, xy: np.ndarray, colors: np.ndarray, radius: float):
 def look_scene(bpy, look: str, size: tuple[int, int] = (64, 40), samples: int = 4, colors: np.ndarray = COLORS):
     """Fresh scene: the END points in `colors` (sRGB uint8, made linear), a camera 8 units above,
     the look applied, Cycles."""
-    from flowreel.addon import looks
+    from flowreel.addon.look_apply import apply_look
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     lin = (colors[:, :3] / 255.0) ** 2.2
     ob, set_mat = make_points(bpy, END, np.c_[lin, np.ones(len(lin))], RADIUS)
-    mat = looks.apply_look(scene, look)
+    mat = apply_look(scene, look)
     set_mat.inputs["Material"].default_value = mat
     cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
     scene.collection.objects.link(cam)

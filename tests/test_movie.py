@@ -1,4 +1,4 @@
-"""End to end: `trainer movie` from a picture to a film, with a tiny budget (issue 5)."""
+"""End to end: `trainer movie` from a picture to a film, with a tiny budget."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import sigint_interrupts
 from PIL import Image, ImageDraw
 
 from flowreel.addon.core.options import SceneOptions
@@ -121,7 +122,7 @@ def test_ctrl_c_mid_render_resumes(tmp_path, picture, runs, ffprobe_exe):
     frames_dir = tmp_path / "cut_frames"
     seconds = 6.0  # a longer film (~55 frames of ~0.1 s) so that the interrupt lands mid-render
     args = [str(picture), "-o", "cut.mp4", "--runs-dir", str(runs), *TINY, "--seconds", str(seconds)]
-    proc = _movie(args, tmp_path)
+    proc = _movie(args, tmp_path, preexec_fn=sigint_interrupts)  # even when pytest runs with SIGINT ignored
     deadline = time.time() + 600
     while time.time() < deadline and len(list(frames_dir.glob("frame_*.png"))) < 3:
         assert proc.poll() is None, proc.stdout.read()[-3000:]

@@ -279,3 +279,64 @@ def test_preview_cli(run_dir, tmp_path, capsys, ffmpeg_exe):
     assert main(["export", str(run_dir), "--export", str(traj), "--particles", "500", "--frames", "7", "-q"]) == 0
     assert main(["preview", str(traj), "-o", str(tmp_path / "p.gif"), "--size", "64", "--hold", "0", "-q"]) == 0
     assert (tmp_path / "p.gif").stat().st_size > 0
+
+
+def _bug_report(err: str, folder) -> str:
+    """The traceback file a bug report line names (it must exist, under `folder`)."""
+    assert "Traceback" not in err
+    path = err.split("traceback saved to ", 1)[1].split()[0]
+    assert str(folder) in path
+    with open(path) as f:
+        return f.read()
+
+
+def test_user_errors_are_one_line_and_bugs_are_reported(tmp_path, capsys, monkeypatch):
+    """A FlowreelError is the user's one line; any other exception is a bug: one line that says so,
+    the traceback in a file, none on screen."""
+    import flowreel.trainer.preview as previewmod
+    from flowreel.addon.core.errors import FlowreelError
+
+    monkeypatch.setenv("FLOWREEL_BUG_DIR", str(tmp_path / "bugs"))
+    (tmp_path / "t.npz").write_bytes(b"")
+    argv = ["preview", str(tmp_path / "t.npz"), "-o", str(tmp_path / "p.gif")]
+
+    def user_error(*a, **k):
+        raise FlowreelError("the picture is\nempty")
+
+    monkeypatch.setattr(previewmod, "preview", user_error)
+    assert main(argv) == 1
+    assert _err_line(capsys) == "trainer: error: the picture is empty"
+    assert not (tmp_path / "bugs").exists()
+
+    def bug(*a, **k):
+        raise ValueError("index 7 out of range")  # not a FlowreelError: a bug, even as a ValueError
+
+    monkeypatch.setattr(previewmod, "preview", bug)
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "bug" in err and "index 7 out of range" in err
+    assert "ValueError: index 7 out of range" in _bug_report(err, tmp_path / "bugs")
+    with pytest.raises(ValueError):  # --debug still re-raises
+        main([*argv, "--debug"])
+
+
+def test_scene_flags_come_from_scene_options():
+    """The render script offers a flag for every scene option (a new field needs no parser edit), and
+    both it and `trainer movie` take their defaults from SceneOptions."""
+    import dataclasses
+
+    from flowreel.addon.core.options import NO_FLAG, SceneOptions
+    from flowreel.addon.render_args import build_parser
+    from flowreel.trainer.cli import build_parser as trainer_parser
+
+    render = build_parser().parse_args(["t.npz"])
+    movie = trainer_parser().parse_args(["movie", "p.png", "-o", "f.mp4"])
+    defaults = SceneOptions()
+    for f in dataclasses.fields(SceneOptions):
+        if f.name in NO_FLAG:
+            continue
+        want = getattr(defaults, f.name)
+        if f.name != "color_mode":  # None: decided by the look (gradient for neon)
+            assert getattr(render, f.name) == want, f.name
+    for name in ("look", "seconds", "fps", "hold_start", "hold_end", "easing", "camera"):
+        assert getattr(movie, name) == getattr(defaults, name), name

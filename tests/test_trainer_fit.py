@@ -11,9 +11,11 @@ import pytest
 import torch
 
 from flowreel.trainer.density import ImageDensity
-from flowreel.trainer.fit import DeviceError, FitConfig, FitInterrupted, fit, load_run, resolve_device
+from flowreel.trainer.devices import DeviceError, resolve_device
+from flowreel.trainer.fit import FitConfig, FitInterrupted, fit
 from flowreel.trainer.flow import integrate, log_prob
 from flowreel.trainer.metrics import histogram_tv
+from flowreel.trainer.runs import load_run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -48,7 +50,6 @@ def test_tiny_fm_fit_moves_particles_onto_the_picture(ring, tmp_path):
     pos, _ = integrate(run.model, z0, torch.tensor([0.0, 1.0]), rtol=1e-3, atol=1e-3)
     tv0, tv1 = histogram_tv(pos[0], ring, bins=16), histogram_tv(pos[1], ring, bins=16)
     assert tv0 > 0.4  # noise is far from the ring
-    print("tv0", tv0, "tv1", tv1)
     assert tv1 < 0.35 * tv0, (tv0, tv1)
     # the hole stays (mostly) empty: mass inside r < 4 px is tiny
     px = ring.pixel
@@ -101,7 +102,7 @@ def test_ctrl_c_saves_checkpoint_and_resume_matches_uninterrupted_run(ring, tmp_
         torch.testing.assert_close(a["ema"][k], b["ema"][k], rtol=0, atol=0)
 
 
-def test_real_sigint_stops_at_a_step_boundary(ring, tmp_path):
+def test_real_sigint_stops_at_a_step_boundary(ring, tmp_path, sigint_default):
     def on_step(step, loss):
         if step == 5:
             os.kill(os.getpid(), signal.SIGINT)

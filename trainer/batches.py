@@ -1,10 +1,9 @@
 """Training batches: drawn from per-step seeds, on worker threads, ahead of the optimizer.
 
 Flow matching's minibatch optimal-transport pairing (an exact assignment per block) costs more CPU than
-the network step itself (logo, batch 512: 15 ms of assignment against 6.5 ms of forward + backward on one
-core), and it does not depend on the model. So batches are made on worker threads (scipy's assignment and
-numpy's sampling release the GIL) while the main thread trains: on two cores the step costs what the
-network costs.
+the network step itself (bench/results/defaults.md), and it does not depend on the model. So batches
+are made on worker threads (scipy's assignment and numpy's sampling release the GIL) while the main
+thread trains: on two cores the step costs what the network costs.
 
 Batch ``k`` is drawn from its own generator, seeded by ``(seed, k)``. A batch therefore does not depend on
 which thread made it, how far ahead the workers ran, or whether the run was interrupted and resumed: a

@@ -1,4 +1,4 @@
-"""The `render` and `movie` subcommands (registered into trainer.cli's command table)."""
+"""The `render`, `movie` and `sheet` subcommands (listed in trainer.cli)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from flowreel.addon.core.options import CAMERA_MOVES, EASINGS, LOOKS, choice, parse_resolution
-from flowreel.trainer.cli import (
-    EXIT_INTERRUPTED,
-    UsageError,
-    _number,
-    command,
-    nonneg_float,
-    nonneg_int,
-    positive_float,
-    positive_int,
-)
+from flowreel.addon.core.errors import UsageError
+from flowreel.addon.core.options import add_scene_flags, number
+from flowreel.trainer.cli_args import EXIT_INTERRUPTED, command, nonneg_int, positive_int
 
 
 # ---- render ------------------------------------------------------------------------------------
@@ -60,14 +52,7 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILM.mp4", help="the film to write")
     p.add_argument("--quality", choices=tuple(QUALITY), default="draft",
                    help="draft: minutes, 720p; final: 1080p, more particles and samples, motion blur")  # fmt: skip
-    p.add_argument("--look", choices=LOOKS, default="glow", help="scene look (default: %(default)s)")
-    p.add_argument("--seconds", type=positive_float, default=5.0, help="duration of the flow (default: 5)")
-    p.add_argument("--fps", type=_number(int, lo=1, hi=240, what="an fps from 1 to 240"), default=24)
-    p.add_argument("--hold-start", type=nonneg_float, default=0.5, help="seconds of noise at rest first")
-    p.add_argument("--hold-end", type=nonneg_float, default=1.0, help="seconds of the picture at rest last")
-    p.add_argument("--resolution", type=parse_resolution, metavar="WxH", help="default: the quality's")
-    p.add_argument("--easing", type=choice(EASINGS), default="EASE_IN_OUT", help="linear, ease_in_out ...")
-    p.add_argument("--camera", type=choice(CAMERA_MOVES), default="STATIC", help="static, push_in or orbit")
+    add_scene_flags(p, "movie", defaults={"resolution": None}, none_means="the quality's")
     p.add_argument("--gif", action="store_true", help="also write a GIF beside the film")
     g = p.add_argument_group("budget (defaults come from --quality)")
     g.add_argument("--particles", type=positive_int, metavar="N")
@@ -78,8 +63,8 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", default="auto", help="training device: auto, cpu, cuda, mps")
     g = p.add_argument_group("image")
     g.add_argument("--invert", action="store_true", help="light ink on a dark background")
-    g.add_argument("--threshold", type=_number(float, 0, 1, True, True, "a number between 0 and 1"), metavar="X")
-    g.add_argument("--max-side", type=_number(int, 16, 4096, what="an integer from 16 to 4096"), default=512)
+    g.add_argument("--threshold", type=number(float, 0, 1, True, True, "a number between 0 and 1"), metavar="X")
+    g.add_argument("--max-side", type=number(int, 16, 4096, what="an integer from 16 to 4096"), default=512)
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where fitted runs are kept (default: runs)")
     p.add_argument("--blender", metavar="PATH", help="render with this Blender executable instead of the bpy module")
 
@@ -100,6 +85,7 @@ def cmd_movie(args: argparse.Namespace) -> int:
     """
     from flowreel.trainer.fit import FitConfig
     from flowreel.trainer.movie import MovieSettings, make_movie, summary
+    from flowreel.trainer.stopping import FitInterrupted
 
     settings = MovieSettings(
         image=args.image,
@@ -122,8 +108,6 @@ def cmd_movie(args: argparse.Namespace) -> int:
         fit_config=FitConfig(method=args.method, steps=args.steps, seed=args.seed, device=args.device),
         density_options={"invert": args.invert, "threshold": args.threshold, "max_side": args.max_side},
     )
-    from flowreel.trainer.fit import FitInterrupted
-
     try:
         result = make_movie(settings)
     except FitInterrupted as e:
@@ -142,7 +126,7 @@ def _sheet_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, metavar="SHEET.png")
     p.add_argument("--times", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0], metavar="T",
                    help="flow times to show (default: 0 0.25 0.5 0.75 1)")  # fmt: skip
-    p.add_argument("--tile-width", type=_number(int, 32, 4096, what="a width from 32 to 4096"), default=384)
+    p.add_argument("--tile-width", type=number(int, 32, 4096, what="a width from 32 to 4096"), default=384)
 
 
 @command(

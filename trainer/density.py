@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from flowreel.addon.core.atomic import atomic_write
+from flowreel.addon.core.errors import FlowreelError
 
 BOX = 4.0  # the longer side of the picture spans [-BOX, BOX] world units
 MAX_PIXELS = 50_000_000  # refuse to decode more than this (after JPEG draft); ~200 MB as RGBA
@@ -33,7 +34,7 @@ MIN_SIDE = 4  # smaller pictures are not pictures
 _LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601, the same weights as Pillow's "L" conversion
 
 
-class DensityError(ValueError):
+class DensityError(FlowreelError, ValueError):
     """The image cannot become a density; the message is one line naming the file and the problem."""
 
 

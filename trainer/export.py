@@ -16,8 +16,8 @@ import torch
 from flowreel.addon.core.trajformat import Trajectory
 from flowreel.trainer import trajfile
 
-# 1e-4 gives the same excess TV as 1e-5 (0.059 vs 0.060 on the logo) in 44 instead of 80 network
-# evaluations per particle: 15 s instead of 27 s for 100k x 241 here (bench/RESULTS.md).
+# 1e-4 gives the same excess TV as 1e-5 on the logo in about half the network evaluations per
+# particle (bench/results/defaults.md).
 RTOL = 1e-4
 ATOL = 1e-4
 SOLVER = "dopri5"

@@ -17,52 +17,46 @@ checkpoint on CPU, and a resumed run takes the same steps as an uninterrupted on
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
-import signal
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from flowreel.addon.core.atomic import atomic_write
+from flowreel.addon.core.errors import FlowreelError
 from flowreel.trainer.batches import Prefetcher, default_workers, fm_batch, step_rng
+from flowreel.trainer.checkpoints import (
+    CHECKPOINT,
+    CKPT_FORMAT,
+    MissingRunFileError,
+    load_checkpoint,
+    save_checkpoint,
+    write_json,
+)
 from flowreel.trainer.density import ImageDensity
+from flowreel.trainer.devices import resolve_device, torch_threads
+from flowreel.trainer.fit_preview import preview_png
 from flowreel.trainer.model import VectorField
 from flowreel.trainer.progress import progress_bar
+from flowreel.trainer.stopping import FitInterrupted, SigintFlag
 
-CHECKPOINT = "checkpoint.pt"
-CKPT_FORMAT = "flowreel.ckpt/1"
 METHODS = ("fm", "ffjord")
 
 # Per-method defaults for fields left as None. FM's are sized so that a default fit (training + the 100k-sample
-# metric) takes 69-72 s on the project's idle 2-core CPU, leaving room under the 120 s target for a busier one.
+# metric) stays well under two minutes on a small CPU, with the best excess TV for that time among the batch
+# sizes and learning rates tried (bench/results/defaults.md).
 DEFAULTS = {
-    # logo excess TV (bench/results/trainer.md): batch 512 x 8000 steps 0.047, 1024 x 5000 0.037, 2048 x 3000
-    # 0.038 at about equal time; lr 7e-3 0.040, 2e-2 0.047
     "fm": {"steps": 5000, "batch_size": 1024, "lr": 1e-2},
     "ffjord": {"steps": 300, "batch_size": 512, "lr": 2e-3},
 }
 
 
-class FitInterrupted(Exception):
-    """Training was interrupted (Ctrl-C) after a resumable checkpoint was saved at ``step``."""
-
-    def __init__(self, step: int, run_dir: Path | None = None) -> None:
-        self.step = step
-        self.run_dir = run_dir
-        where = f" in {run_dir}" if run_dir else ""
-        super().__init__(f"interrupted at step {step}; checkpoint saved{where} (resume to continue)")
-
-
-class DeviceError(ValueError):
-    """The requested device does not exist on this machine (one-line message)."""
+class FitConfigError(FlowreelError, ValueError):
+    """A FitConfig value that cannot work (one-line message)."""
 
 
 @dataclass
@@ -86,16 +80,16 @@ class FitConfig:
     # flow matching
     sigma: float = 0.0  # std of Gaussian noise around the straight path
     ot: bool = True  # minibatch optimal-transport coupling
-    # exact assignment on blocks of this size; its CPU cost per point grows ~ block^2. Logo, batch 512: block 128 x
-    # 4000 steps 0.052 (53 s, the assignment set the pace), 64 x 8000 0.047 (62 s), 32 x 8000 0.054 (66 s)
+    # exact assignment on blocks of this size; its CPU cost per point grows ~ block^2, and 64 gave the best
+    # excess TV for the time (bench/results/defaults.md)
     ot_block: int = 64
     t_power: float = 1.0  # t = 1 - (1 - u)^t_power, u uniform: > 1 trains more near t=1, where edges form
     # ffjord
     ffjord_tol: float = 1e-3  # rtol = atol of the training solve
     # bookkeeping
-    # CPU threads of the training loop (None = torch's default). Small-batch training is latency-bound: on the
-    # shared 2-core test machine 1 thread ran 28 ms/step against 211 ms/step with 2 contended threads; and the
-    # batch workers need a core of their own.
+    # CPU threads of the training loop (None = torch's default). Small-batch training is latency-bound, so one
+    # thread is much faster than contended ones, and the batch workers need a core of their own
+    # (bench/results/defaults.md).
     threads: int | None = 1
     workers: int | None = None  # threads drawing batches ahead (None = trainer.batches.default_workers(), 0 = none)
     max_seconds: float | None = None  # stop training early after this many seconds (the schedule is not rescaled)
@@ -104,9 +98,9 @@ class FitConfig:
     eval_tol: float = 1e-4  # rtol = atol for the metric's solve (1e-5 gave the same excess TV to 1e-4, 2x the NFE)
 
     def resolved(self) -> FitConfig:
-        """A copy with method defaults filled in, validated (ValueError with a one-line message)."""
+        """A copy with method defaults filled in, validated (FitConfigError with a one-line message)."""
         if self.method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
+            raise FitConfigError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
         d = DEFAULTS[self.method]
         c = dataclasses.replace(
             self,
@@ -134,7 +128,7 @@ class FitConfig:
         ]
         for ok, msg in checks:
             if not ok:
-                raise ValueError(msg)
+                raise FitConfigError(msg)
         return c
 
     def to_json(self) -> dict:
@@ -156,57 +150,6 @@ class FitConfig:
         )
 
 
-@dataclass
-class Run:
-    """A fitted run loaded from its directory: the EMA model in eval mode, its config, density, metrics."""
-
-    model: VectorField
-    config: FitConfig
-    density: ImageDensity
-    metrics: dict
-    run_dir: Path
-
-
-# ---- devices ---------------------------------------------------------------------------------
-def resolve_device(name: str) -> torch.device:
-    """'auto' = cuda, then mps, then cpu; an explicit device must exist (DeviceError otherwise)."""
-    name = (name or "auto").strip().lower()
-    mps = getattr(torch.backends, "mps", None)
-    mps_ok = bool(mps is not None and mps.is_available())
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("mps") if mps_ok else torch.device("cpu")
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise DeviceError(f"unknown device {name!r} (use auto, cpu, cuda, cuda:N or mps)") from None
-    if dev.type == "cpu":
-        return dev
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            why = "this torch build has no CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
-            raise DeviceError(f"device {name!r} requested but CUDA is not available ({why}); use --device cpu")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise DeviceError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
-        return dev
-    if dev.type == "mps":
-        if not mps_ok:
-            raise DeviceError(f"device {name!r} requested but MPS is not available on this machine; use --device cpu")
-        return dev
-    raise DeviceError(f"unsupported device {name!r} (use auto, cpu, cuda, cuda:N or mps)")
-
-
-# ---- small helpers ---------------------------------------------------------------------------
-def _atomic_write_bytes(path: Path, write) -> None:
-    with atomic_write(path) as f:
-        write(f)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    _atomic_write_bytes(path, lambda f: f.write((json.dumps(data, indent=2) + "\n").encode()))
-
-
 def _lr_at(step: int, c: FitConfig) -> float:
     """Linear warm-up, then cosine decay from lr to lr * final_lr (a measured win over constant lr)."""
     warm = max(1, int(c.warmup * c.steps))
@@ -214,44 +157,6 @@ def _lr_at(step: int, c: FitConfig) -> float:
         return c.lr * (step + 1) / warm
     p = (step - warm) / max(1, c.steps - warm)
     return c.lr * (c.final_lr + (1 - c.final_lr) * 0.5 * (1 + math.cos(math.pi * min(p, 1.0))))
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int | None):
-    """torch's CPU thread count set to n (None: unchanged) inside the block, restored after."""
-    old = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-class _SigintFlag:
-    """While active (main thread only), the first Ctrl-C sets a flag so training stops at a step boundary
-    with a consistent state; a second Ctrl-C interrupts immediately."""
-
-    def __init__(self) -> None:
-        self.hit = False
-        self._old = None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.getsignal(signal.SIGINT)
-
-            def handler(signum, frame):
-                if self.hit:
-                    raise KeyboardInterrupt
-                self.hit = True
-
-            signal.signal(signal.SIGINT, handler)
-        return self
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-        return False
 
 
 # ---- the two training objectives -----------------------------------------------------------
@@ -289,44 +194,6 @@ def _ffjord_loss(model, batch: dict[str, np.ndarray], c: FitConfig, device) -> t
     return -(standard_normal_logpdf(zs[-1]) + acc[-1]).mean()
 
 
-# ---- checkpoints -----------------------------------------------------------------------------
-def _save_checkpoint(run_dir: Path, state: dict) -> None:
-    _atomic_write_bytes(run_dir / CHECKPOINT, lambda f: torch.save(state, f))
-
-
-def _load_checkpoint(path: Path, device) -> dict:
-    try:
-        ck = torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no checkpoint to resume from") from None
-    except Exception as e:  # corrupt or foreign file: one line, no traceback in the CLI
-        raise ValueError(f"{path}: not a Flowreel checkpoint ({type(e).__name__})") from None
-    if not isinstance(ck, dict) or ck.get("format") != CKPT_FORMAT:
-        raise ValueError(f"{path}: not a Flowreel checkpoint")
-    return ck
-
-
-# ---- preview ---------------------------------------------------------------------------------
-def _preview_png(path: Path, samples: np.ndarray, density: ImageDensity, size: int = 256) -> None:
-    """Histogram of the flow's t=1 samples (left) next to the target density (right), ink dark on white."""
-    from PIL import Image
-
-    from flowreel.trainer.metrics import density_histogram, sample_histogram
-
-    h, w = density.shape
-    bins = max(8, min(size, max(h, w)))
-    left, _ = sample_histogram(samples, density, bins)
-    right = density_histogram(density, bins)
-
-    def to_img(a: np.ndarray) -> np.ndarray:
-        scale = np.quantile(right[right > 0], 0.99) if (right > 0).any() else 1.0
-        return (255 * (1 - np.clip(a / scale, 0, 1))).astype(np.uint8)
-
-    gap = np.full((bins, 4), 128, np.uint8)
-    img = Image.fromarray(np.concatenate([to_img(left), gap, to_img(right)], axis=1), mode="L")
-    _atomic_write_bytes(path, lambda f: img.save(f, format="PNG"))
-
-
 # ---- fit -------------------------------------------------------------------------------------
 def _evaluate(model, density: ImageDensity, c: FitConfig, device) -> tuple[float, np.ndarray]:
     from flowreel.trainer.flow import integrate
@@ -354,7 +221,7 @@ def fit(
     resume=True continues from run_dir/checkpoint.pt with the config saved there (same total steps).
     Ctrl-C saves a checkpoint and raises FitInterrupted. `on_step(step, loss)` is called after each
     completed step (tests, GUIs). config.threads applies to the training loop only; the metric runs on
-    torch's thread count (one 100k-particle solve: 23 s on 1 thread, 15 s on 2, idle 2-core box).
+    torch's thread count (one large solve gains from every core: bench/results/defaults.md).
     """
     run_dir = Path(run_dir)
     t_call = time.perf_counter()
@@ -363,10 +230,10 @@ def fit(
     if resume:
         cfg_path = run_dir / "config.json"
         if not cfg_path.exists():
-            raise FileNotFoundError(f"{cfg_path}: no saved config to resume from")
+            raise MissingRunFileError(f"{cfg_path}: no saved config to resume from")
         c = FitConfig.from_json(json.loads(cfg_path.read_text())).resolved()
         device = resolve_device(config.device if config.device != "auto" else c.device)
-        ck = _load_checkpoint(run_dir / CHECKPOINT, device)
+        ck = load_checkpoint(run_dir / CHECKPOINT, device)
     else:
         c = config.resolved()
         device = resolve_device(c.device)
@@ -384,7 +251,7 @@ def fit(
         torch.set_rng_state(ck["torch_rng"].cpu())
         step, train_seconds, losses = int(ck["step"]), float(ck["train_seconds"]), list(ck.get("losses", []))
     else:
-        _write_json(run_dir / "config.json", c.to_json())
+        write_json(run_dir / "config.json", c.to_json())
         density.save(run_dir / "density.npz")
     loss_fn = _fm_loss if c.method == "fm" else _ffjord_loss
 
@@ -411,7 +278,7 @@ def fit(
     stopped_early = False
     workers = default_workers() if c.workers is None else c.workers
     batches = Prefetcher(lambda k: _batch(density, c, k), step, c.steps, workers=workers)
-    with _SigintFlag() as sigint, batches, _torch_threads(c.threads):
+    with SigintFlag() as sigint, batches, torch_threads(c.threads):
         try:
             t_seg = time.perf_counter()
             while step < c.steps:
@@ -444,21 +311,20 @@ def fit(
                 if time.perf_counter() - t_last_ck >= c.checkpoint_every:
                     train_seconds += time.perf_counter() - t_seg
                     t_seg = time.perf_counter()
-                    _save_checkpoint(run_dir, state(False))
+                    save_checkpoint(run_dir, state(False))
                     t_last_ck = time.perf_counter()
             train_seconds += time.perf_counter() - t_seg
         except KeyboardInterrupt:
             train_seconds += time.perf_counter() - t_seg
-            bar.close()
-            _save_checkpoint(run_dir, state(False))
+            save_checkpoint(run_dir, state(False))
             raise FitInterrupted(step, run_dir) from None
         finally:
             bar.close()
-    _save_checkpoint(run_dir, state(True))
+    save_checkpoint(run_dir, state(True))
     t_eval = time.perf_counter()
     etv, samples = _evaluate(ema_model, density, c, device)
     eval_seconds = time.perf_counter() - t_eval
-    _preview_png(run_dir / "preview.png", samples, density)
+    preview_png(run_dir / "preview.png", samples, density)
     metrics = {
         "method": c.method,
         "steps": step,
@@ -474,32 +340,7 @@ def fit(
         "torch": torch.__version__,
         "threads": c.threads,  # during training
     }
-    _write_json(run_dir / "metrics.json", metrics)
+    write_json(run_dir / "metrics.json", metrics)
     return metrics
 
 
-def load_run(run_dir: Path, device: str = "cpu") -> Run:
-    """Load a fitted run directory; the model carries the EMA weights and is in eval mode."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"{run_dir}: no such run directory")
-    for name in ("config.json", CHECKPOINT, "density.npz"):
-        if not (run_dir / name).exists():
-            raise FileNotFoundError(f"{run_dir}: not a fitted run (missing {name})")
-    try:
-        c = FitConfig.from_json(json.loads((run_dir / "config.json").read_text())).resolved()
-    except (json.JSONDecodeError, TypeError) as e:
-        raise ValueError(f"{run_dir / 'config.json'}: unreadable config ({type(e).__name__})") from None
-    dev = resolve_device(device)
-    ck = _load_checkpoint(run_dir / CHECKPOINT, dev)
-    model = c.build_model().to(dev)
-    model.load_state_dict(ck["ema"])
-    model.eval()
-    model.requires_grad_(False)
-    metrics: dict[str, Any] = {}
-    if (run_dir / "metrics.json").exists():
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-    metrics.setdefault("steps", int(ck["step"]))
-    metrics.setdefault("method", c.method)
-    return Run(model=model, config=c, density=ImageDensity.load_saved(run_dir / "density.npz"), metrics=metrics,
-               run_dir=run_dir)

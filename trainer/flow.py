@@ -104,8 +104,7 @@ def _solve(func: Callable, y0, times, rtol, atol, method, progress: _Progress):
         progress.update((float(t) - t0) / span)
         return func(t, y)
 
-    opts = {}
-    return odeint(f, y0, times, rtol=rtol, atol=atol, method=method, options=opts or None)
+    return odeint(f, y0, times, rtol=rtol, atol=atol, method=method)
 
 
 def integrate(

@@ -16,12 +16,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from flowreel.addon.core.errors import FlowreelError
+
 # The script's path, found without importing it (the trainer imports nothing of the add-on but its core).
 RENDER_MODULE = "flowreel.addon.render"
 RENDER_SCRIPT = Path(importlib.util.find_spec(RENDER_MODULE).origin)
 
 
-class LaunchError(RuntimeError):
+class LaunchError(FlowreelError, RuntimeError):
     """No way to run Blender was found, or the render failed; the message is one line."""
 
 

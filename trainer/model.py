@@ -52,16 +52,6 @@ class VectorField(nn.Module):
         self.out = nn.Linear(hidden, dim)
         self.act = nn.SiLU()
 
-    def hparams(self) -> dict:
-        return {
-            "dim": self.dim,
-            "hidden": self.hidden,
-            "depth": self.depth,
-            "n_fourier": self.n_fourier,
-            "fourier_scale": self.fourier_scale,
-            "time_features": self.time_features,
-        }
-
     def features(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
         if t.dim() == 0:
@@ -81,7 +71,3 @@ class VectorField(nn.Module):
         for lin in self.blocks:
             h = h + self.act(lin(h))  # residual: deeper nets train as fast as shallow ones
         return self.out(h)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -13,17 +13,19 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from flowreel.addon.core.errors import FlowreelError
 from flowreel.addon.core.frames import default_frames_dir
 
 from . import trajfile
 from .density import load_density
 from .export import export_trajectories
-from .fit import FitConfig, fit, load_run
+from .fit import FitConfig, fit
 from .launch import LaunchError, run_render
+from .runs import load_run
 from .sheet import contact_sheet
 
-# What each quality buys. Draft: ~1 s a 720p frame on a 2-core laptop (bench/RESULTS.md), no
-# denoiser (OpenImageDenoise costs more than the render there); final: the look at its best.
+# What each quality buys. Draft: a few minutes for a film on a small CPU, no denoiser (OpenImageDenoise
+# costs more than the render at 4 samples; bench/results/defaults.md); final: the look at its best.
 QUALITY: dict[str, dict] = {
     "draft": {"particles": 60_000, "resolution": (1280, 720), "engine": "cycles", "samples": 4, "denoise": "off",
               "motion_blur": False},
@@ -32,7 +34,7 @@ QUALITY: dict[str, dict] = {
 }  # fmt: skip
 
 
-class MovieError(RuntimeError):
+class MovieError(FlowreelError, RuntimeError):
     """A stage of the movie failed; the message is one line."""
 
 

@@ -15,12 +15,13 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from flowreel.addon.core.atomic import atomic_write
+from flowreel.addon.core.errors import FlowreelError
 from flowreel.addon.core.frames import FRAME_NAME, RECORD
 from flowreel.addon.core.options import SceneOptions
 from flowreel.addon.core.timing import flow_time, layout
 
 
-class SheetError(ValueError):
+class SheetError(FlowreelError, ValueError):
     """The frames folder cannot make a sheet; the message is one line."""
 
 

@@ -17,12 +17,13 @@ from typing import Any
 
 from flowreel import trainer
 from flowreel.addon.core import trajformat
+from flowreel.addon.core.errors import FlowreelError
 from flowreel.addon.core.trajformat import FORMAT, Trajectory, TrajectoryError
 
 __all__ = ["FORMAT", "OutputPathError", "Trajectory", "TrajectoryError", "build_meta", "check_output_path", "write"]
 
 
-class OutputPathError(OSError):
+class OutputPathError(FlowreelError, OSError):
     """An output path cannot be written (missing folder, not writable, wrong suffix); one-line message."""
 
     def __str__(self) -> str:  # OSError's default str() adds errno noise

@@ -6,14 +6,23 @@ Pure Python (no bpy), so the render script can parse arguments into it and tests
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from .errors import FlowreelError
 
 EASINGS = ("LINEAR", "EASE_IN_OUT", "EASE_IN", "EASE_OUT")
 CAMERA_MOVES = ("STATIC", "PUSH_IN", "ORBIT")
 COLOR_MODES = ("IMAGE", "GRADIENT", "SINGLE")
 LOOKS = ("glow", "ink", "neon")
 ENGINES = ("CYCLES", "EEVEE", "WORKBENCH")
+
+
+class OptionsError(FlowreelError, ValueError):
+    """A scene option that cannot work (ValueError too: it is a bad value)."""
 
 
 @dataclass
@@ -41,7 +50,7 @@ class SceneOptions:
     seed: int = 0  # subset choice and random ids
 
     def check(self) -> None:
-        """Raise ValueError with one clear line for values that cannot work."""
+        """Raise OptionsError with one clear line for values that cannot work."""
         for name, value, allowed in (
             ("easing", self.easing, EASINGS),
             ("camera", self.camera, CAMERA_MOVES),
@@ -49,21 +58,39 @@ class SceneOptions:
             ("look", self.look, LOOKS),
         ):
             if value not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+                raise OptionsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         if not (self.seconds > 0):
-            raise ValueError(f"seconds must be > 0, got {self.seconds}")
+            raise OptionsError(f"seconds must be > 0, got {self.seconds}")
         if not (1 <= self.fps <= 240):
-            raise ValueError(f"fps must be between 1 and 240, got {self.fps}")
+            raise OptionsError(f"fps must be between 1 and 240, got {self.fps}")
         if self.hold_start < 0 or self.hold_end < 0:
-            raise ValueError("holds must be >= 0 seconds")
+            raise OptionsError("holds must be >= 0 seconds")
         if self.radius < 0 or self.max_particles < 0:
-            raise ValueError("radius and max_particles must be >= 0")
+            raise OptionsError("radius and max_particles must be >= 0")
         w, h = self.resolution
         if not (16 <= w <= 16384 and 16 <= h <= 16384):
-            raise ValueError(f"resolution must be between 16 and 16384 pixels a side, got {w}x{h}")
+            raise OptionsError(f"resolution must be between 16 and 16384 pixels a side, got {w}x{h}")
 
 
-# Command-line types shared by the render script and `trainer movie` (argparse shows their messages).
+# Command-line types shared by the render script and the `trainer` command (argparse shows their messages).
+def number(kind: type, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
+           hi_open: bool = False, what: str = "a number") -> Callable[[str], Any]:
+    """An argparse type: `kind(text)` within [lo, hi] (open ends where asked), finite; else `what` in the error."""
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if isinstance(v, float) and not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        if lo is not None and (v <= lo if lo_open else v < lo) or hi is not None and (v >= hi if hi_open else v > hi):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return v
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
+
 def parse_resolution(text: str) -> tuple[int, int]:
     """'1920x1080' -> (1920, 1080)."""
     try:
@@ -87,3 +114,106 @@ def choice(allowed: Sequence[str], upper: bool = True) -> Callable[[str], str]:
         return v
 
     return conv
+
+
+# --- scene flags, generated from SceneOptions -----------------------------------------------------
+@dataclass(frozen=True)
+class Flag:
+    """How one SceneOptions field appears on a command line.
+
+    `type` parses for the render script, where SceneOptions.check() reports bad values; `strict`
+    (default: `type`) rejects them while parsing, for `trainer movie`, which must fail before a fit
+    of minutes. `movie`: `trainer movie` offers the flag too. `default`: the flag's default when it
+    is not the field's (None = decided later, see `scene_options_from`)."""
+
+    help: str
+    type: Callable[[str], Any] | None = None
+    strict: Callable[[str], Any] | None = None
+    movie: bool = False
+    metavar: str | None = None
+    default: Any = "<field's>"  # a sentinel: no flag default is a str like this
+
+
+_positive = number(float, lo=0, lo_open=True, what="a positive number")
+_nonneg = number(float, lo=0, what="a number >= 0")
+
+# Fields without an entry get a plain flag of their default's type, so a new option reaches the
+# render script without editing this table; NO_FLAG lists fields no command line offers.
+FLAGS: dict[str, Flag] = {
+    "look": Flag(f"one of {', '.join(LOOKS)}", choice(LOOKS, False), movie=True),
+    "resolution": Flag("frame size", parse_resolution, movie=True, metavar="WxH"),
+    "fps": Flag("frames per second", int, number(int, lo=1, hi=240, what="an fps from 1 to 240"), movie=True),
+    "seconds": Flag("duration of the flow (holds excluded)", float, _positive, movie=True),
+    "hold_start": Flag("seconds of noise at rest before the flow", float, _nonneg, movie=True),
+    "hold_end": Flag("seconds of the image at rest after the flow", float, _nonneg, movie=True),
+    "easing": Flag("linear, ease_in_out, ease_in or ease_out", choice(EASINGS), movie=True),
+    "reverse": Flag("the image dissolves into noise"),
+    "ping_pong": Flag("noise -> image -> noise (looping GIFs)"),
+    "camera": Flag("static, push_in or orbit", choice(CAMERA_MOVES), movie=True),
+    "radius": Flag("particle radius (0 = automatic)", float),
+    "max_particles": Flag("render a random subset (0 = all)", int),
+    "color_mode": Flag("image, gradient or single (default: gradient for the neon look, else image)",
+                       choice(COLOR_MODES), default=None),
+    "cache_dir": Flag("PC2 cache folder (default: <film stem>_frames/cache beside the output)"),
+    "motion_blur": Flag("blur the particles along their motion"),
+    "seed": Flag("subset choice and random ids", int),
+}
+NO_FLAG = frozenset({"color", "lens_mm", "depth_of_field"})
+
+
+def _flag_of(f: dataclasses.Field) -> Flag:
+    spec = FLAGS.get(f.name)
+    if spec is not None:
+        return spec
+    kind = type(f.default) if f.default is not dataclasses.MISSING else str
+    return Flag(f"scene option {f.name}", None if kind is bool else kind)
+
+
+def scene_flags(command: str) -> list[tuple[str, Flag, Any]]:
+    """(field name, flag, default) of every scene flag `command` ("render" or "movie") offers."""
+    out = []
+    for f in dataclasses.fields(SceneOptions):
+        if f.name in NO_FLAG:
+            continue
+        spec = _flag_of(f)
+        if command == "movie" and not spec.movie:
+            continue
+        default = f.default if spec.default == "<field's>" else spec.default
+        out.append((f.name, spec, default))
+    return out
+
+
+def add_scene_flags(parser: Any, command: str, defaults: dict[str, Any] | None = None, none_means: str = "") -> None:
+    """Add one flag per SceneOptions field to `parser`. `defaults` overrides some; an override of None
+    is decided later, and `none_means` says by what in the help (e.g. "the quality's")."""
+    for name, spec, default in scene_flags(command):
+        overridden = bool(defaults) and name in defaults
+        if overridden:
+            default = defaults[name]
+        flag = "--" + name.replace("_", "-")
+        if default is None and overridden and none_means:
+            help_text = f"{spec.help} (default: {none_means})"
+        elif default in (None, "", False):
+            help_text = spec.help
+        else:
+            help_text = f"{spec.help} (default: {_shown(default)})"
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", help=spec.help)
+            continue
+        kind = (spec.strict or spec.type) if command == "movie" else spec.type
+        parser.add_argument(flag, type=kind, default=default, metavar=spec.metavar, help=help_text)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    return str(value).lower() if isinstance(value, str) else str(value)
+
+
+def scene_options_from(args: argparse.Namespace, **fixed: Any) -> SceneOptions:
+    """SceneOptions from parsed scene flags (fields without a flag keep their defaults; `fixed` wins)."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(SceneOptions) if hasattr(args, f.name)}
+    values.update(fixed)
+    if values.get("color_mode") is None:  # the neon look's single hue reads best as a gradient
+        values["color_mode"] = "GRADIENT" if values.get("look") == "neon" else "IMAGE"
+    return SceneOptions(**values)

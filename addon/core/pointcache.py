@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .atomic import atomic_write
-from .trajformat import Trajectory, TrajectoryError
+from .trajformat import Trajectory, TrajectoryError, nonfinite_message
 
 MAGIC = b"POINTCACHE2\0"
 HEADER = struct.Struct("<12siiffi")  # magic, version, points, start, rate, samples = 32 bytes
@@ -124,9 +124,7 @@ def write_pc2(
         for first, chunk in iter_source_frames(traj):
             c_lo, c_hi = _column_range(chunk)
             if not (np.all(np.isfinite(c_lo)) and np.all(np.isfinite(c_hi))):  # min/max propagate NaN, show inf
-                raise TrajectoryError(
-                    f"{name}: 'positions' contains NaN or inf (frames {first}..{first + len(chunk) - 1})"
-                )
+                raise TrajectoryError(f"{name}: {nonfinite_message(chunk, first)}")
             picked = chunk if idx is None else chunk[:, idx]
             if idx is not None:
                 c_lo, c_hi = _column_range(picked)
@@ -163,7 +161,7 @@ def read_pc2_header(path: str) -> tuple[int, int, float, float, int]:
     with open(path, "rb") as f:
         raw = f.read(HEADER.size)
     if len(raw) != HEADER.size or raw[:12] != MAGIC:
-        raise ValueError(f"{os.path.basename(path)}: not a PC2 point cache")
+        raise TrajectoryError(f"{os.path.basename(path)}: not a PC2 point cache")
     _, version, points, start, rate, samples = HEADER.unpack(raw)
     return version, points, start, rate, samples
 

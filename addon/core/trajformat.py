@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_write
+from .errors import FlowreelError
 
 FORMAT = "flowreel.traj/1"
 REQUIRED = ("positions", "times", "meta")
 OPTIONAL = ("colors", "logp")
 
 
-class TrajectoryError(ValueError):
+class TrajectoryError(FlowreelError, ValueError):
     """A trajectory file is missing, unreadable or breaks the format; the message is one line."""
 
 
@@ -103,8 +104,15 @@ def validate(traj: Trajectory, path: str = "trajectory", check_finite: bool = Tr
         step = max(1, (1 << 24) // max(1, N * p.shape[2]))
         for i in range(0, T, step):
             if not np.all(np.isfinite(p[i : i + step])):
-                raise _fail(path, f"'positions' contains NaN or inf (frames {i}..{min(T, i + step) - 1})")
+                raise _fail(path, nonfinite_message(p[i : i + step], i))
     return traj
+
+
+def nonfinite_message(chunk: np.ndarray, first: int) -> str:
+    """Name the first frame of `chunk` (frames first, first+1, ...) that holds a NaN or inf."""
+    bad = ~np.isfinite(chunk.reshape(len(chunk), -1)).all(axis=1)
+    k = first + int(np.argmax(bad))
+    return f"'positions' contains NaN or inf at frame {k}"
 
 
 def write(path: str | os.PathLike, traj: Trajectory) -> None:

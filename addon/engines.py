@@ -1,0 +1,36 @@
+"""Render engine set-up for the render script: engine, samples, denoising, Workbench preview shading."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from . import compat
+from .core.errors import RenderError
+from .denoise import set_denoise
+from .look_datablocks import set_path
+
+
+def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> str:
+    """Engine, samples, denoising and the Workbench preview shading; returns the engine id.
+    `points`: the Flowreel points objects (EEVEE Legacy needs real spheres on them)."""
+    engine = compat.engine_id(args.engine)
+    if args.engine == "EEVEE" and not compat.eevee_draws_point_clouds():
+        for obj in points:
+            compat.add_legacy_eevee_spheres(obj)
+    scene.render.engine = engine
+    if args.samples is not None:
+        if args.samples < 1:
+            raise RenderError(f"samples must be >= 1, got {args.samples}")
+        set_path(scene, "cycles.samples", args.samples)
+        set_path(scene, "eevee.taa_render_samples", args.samples)
+    set_denoise(scene, {"auto": None, "on": True, "off": False}[args.denoise] if engine == "CYCLES" else False)
+    if engine == "BLENDER_WORKBENCH":
+        shading = scene.display.shading
+        shading.light = "FLAT"
+        shading.color_type = "MATERIAL"  # the look material's viewport colour
+        scene.render.use_compositing = False  # a preview: no glare pass
+        # Each anti-aliasing sample is a full redraw, many times the cost of an unsmoothed frame through
+        # software OpenGL (bench/results/defaults.md).
+        set_path(scene, "display.render_aa", "OFF")
+    return engine

@@ -1,0 +1,137 @@
+"""The render script's frame loop: the frames folder's record, resume, per-frame PNGs and Ctrl-C.
+
+Each frame is written under a temporary name and renamed when complete; frames already on disk
+(a valid PNG of the right size) are skipped, so an interrupted render resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .core.errors import RenderError
+from .core.frames import FRAME_GLOB, FRAME_NAME, RECORD_KEYS, frame_done, png_size, read_record, write_record
+
+PROG = "flowreel-render"
+
+
+def check_stamp(folder: Path, args: argparse.Namespace) -> None:
+    """Refuse to mix frames of different renders in one folder; record this render's settings.
+
+    Render-farm parts run with the same options (only --frames differs), so they agree."""
+    st = os.stat(args.traj)
+    stamp = {"traj": os.path.abspath(args.traj), "traj_size": st.st_size, "traj_mtime_ns": st.st_mtime_ns}
+    stamp.update({k: list(v) if isinstance(v, tuple) else v for k, v in vars(args).items() if k in RECORD_KEYS})
+    old = read_record(folder)
+    if old is not None and old != stamp:
+        diff = ", ".join(sorted(k for k in stamp.keys() | old.keys() if stamp.get(k) != old.get(k)))
+        if not args.replace_changed:
+            raise RenderError(f"frames in {folder} were rendered with other settings ({diff} differ): "
+                              "use another --frames-dir, or --replace-changed to discard them")
+        stale = sorted(folder.glob(FRAME_GLOB))
+        for f in stale:
+            f.unlink()
+        print(f"{PROG}: settings changed ({diff}): discarded {len(stale)} old frames in {folder}", flush=True)
+        old = None
+    if old is None:
+        write_record(folder, stamp)
+
+
+def clock(seconds: float) -> str:
+    """'m:ss' (or 'h:mm:ss') for progress lines."""
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+@contextmanager
+def _quiet_stdout(enabled: bool) -> Iterator[None]:
+    """Send Blender's C-level render chatter (fd 1) to /dev/null so the progress lines stay readable."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def render_frame(bpy, scene, frame: int, path: Path, quiet: bool) -> None:
+    tmp = path.with_name(f".{path.stem}.partial.png")
+    scene.frame_set(frame)
+    scene.render.filepath = str(tmp)
+    try:
+        with _quiet_stdout(quiet):
+            bpy.ops.render.render(write_still=True)
+        if png_size(tmp) is None:
+            raise RenderError(f"Blender wrote no image for frame {frame}")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def render_frames(bpy, scene, frames: range, folder: Path, quiet: bool) -> tuple[int, int]:
+    """Render the missing frames of `frames`; returns (rendered, skipped)."""
+    size = (scene.render.resolution_x, scene.render.resolution_y)
+    todo = [f for f in frames if not frame_done(folder / FRAME_NAME.format(f), size)]
+    skipped = len(frames) - len(todo)
+    if skipped:
+        print(f"{PROG}: {skipped} of {len(frames)} frames already on disk, rendering {len(todo)}", flush=True)
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.image_settings.color_mode = "RGB"
+    scene.render.image_settings.color_depth = "8"
+    scene.render.use_file_extension = True
+    t0 = time.monotonic()
+    with _stop_between_frames() as stop:
+        for i, f in enumerate(todo, 1):
+            t = time.monotonic()
+            render_frame(bpy, scene, f, folder / FRAME_NAME.format(f), quiet)
+            now = time.monotonic()
+            eta = (now - t0) / i * (len(todo) - i)
+            print(f"{PROG}: frame {f} ({i}/{len(todo)}) {now - t:.2f} s, elapsed {clock(now - t0)}, "
+                  f"ETA {clock(eta)}", flush=True)
+            if stop.requested:
+                raise KeyboardInterrupt
+    return len(todo), skipped
+
+
+class _StopFlag:
+    requested = False
+
+
+@contextmanager
+def _stop_between_frames() -> Iterator[_StopFlag]:
+    """First Ctrl-C: finish the frame being rendered, then stop (a KeyboardInterrupt raised inside
+    the render engine's Python callback would print a traceback and lose that frame). Second
+    Ctrl-C: stop at once."""
+    flag = _StopFlag()
+
+    def on_sigint(signum, frame):
+        if flag.requested:
+            raise KeyboardInterrupt
+        flag.requested = True
+        print(f"{PROG}: stopping after this frame (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: keep the default behaviour
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        # None: the previous handler was installed by C code (Blender's own), not by Python.
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)

@@ -1,0 +1,281 @@
+"""The `fit`, `export`, `eval` and `preview` subcommands (listed in trainer.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from flowreel.addon.core.atomic import atomic_write
+from flowreel.addon.core.errors import UsageError
+from flowreel.addon.core.options import number
+from flowreel.trainer.cli_args import (
+    add_device,
+    add_export_options,
+    command,
+    frames_int,
+    mb,
+    nonneg_float,
+    nonneg_int,
+    open_fraction,
+    positive_float,
+    positive_int,
+    say,
+    size_int,
+)
+
+
+def _export(run, args: argparse.Namespace, out: Path) -> None:
+    from flowreel.trainer import trajfile
+    from flowreel.trainer.export import export_trajectories
+
+    t0 = time.perf_counter()
+    say(args, f"exporting {args.particles} particles x {args.frames} frames ...")
+    tol = {} if args.tol is None else {"rtol": args.tol, "atol": args.tol}
+    traj = export_trajectories(
+        run, args.particles, args.frames, seed=args.export_seed, logp=args.logp, progress=not args.quiet, **tol
+    )
+    trajfile.write(out, traj)
+    say(args, f"wrote {out} ({mb(out)}) in {time.perf_counter() - t0:.1f} s")
+
+
+def _load_run(run_dir: Path, device: str):
+    from flowreel.trainer.runs import load_run
+
+    if not run_dir.exists():
+        raise UsageError(f"{run_dir}: no such run directory (create one with `trainer fit IMAGE --out {run_dir}`)")
+    return load_run(run_dir, device=device)
+
+
+
+
+# ---- fit -----------------------------------------------------------------------------------------
+def _fit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("image", type=Path, help="PNG/JPEG/... picture; ink = alpha, else darkness")
+    p.add_argument("--export", type=Path, metavar="TRAJ.npz", help="also export trajectories to this file")
+    p.add_argument("--out", type=Path, metavar="RUN_DIR", help="run directory (default: runs/<image name>)")
+    p.add_argument("--steps", type=positive_int, metavar="N",
+                   help="training steps (default: the method's, fm 5000, ffjord 300)")
+    p.add_argument(
+        "--method", choices=("fm", "ffjord"), default="fm", help="fm: flow matching (default); ffjord: likelihood"
+    )
+    p.add_argument(
+        "--seed", type=nonneg_int, metavar="N", default=0, help="makes the fit repeatable (default: %(default)s)"
+    )
+    p.add_argument("--max-seconds", type=positive_float, metavar="S", help="stop training after this many seconds")
+    add_device(p)
+    g = p.add_argument_group("image")
+    g.add_argument("--invert", action="store_true", help="light ink on a dark background")
+    g.add_argument("--threshold", type=open_fraction, metavar="X", help="binarize the ink at this level")
+    g.add_argument("--max-side", type=number(int, lo=16, hi=4096, what="an integer from 16 to 4096"), default=512,
+                   help="working size of the image's longer side (default: %(default)s)")  # fmt: skip
+    p.add_argument("--resume", action="store_true", help="continue an interrupted fit in RUN_DIR")
+    g = p.add_argument_group("export (with --export)")
+    add_export_options(g)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+@command(
+    "fit",
+    "fit a flow to an image (and optionally export trajectories)",
+    """  trainer fit examples/logo.png --export traj.npz          # default: flow matching, runs/logo
+  trainer fit logo.png --out runs/logo --steps 1000 --seed 3
+  trainer fit neon.jpg --invert --threshold 0.5 --export neon.npz
+  trainer fit logo.png --method ffjord --device cuda
+  trainer fit logo.png --resume                             # after Ctrl-C
+""",
+    _fit_args,
+)
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit a continuous normalizing flow from N(0, I) (t=0) to the image's density (t=1).
+
+    Writes RUN_DIR/{checkpoint.pt, config.json, metrics.json, preview.png, density.npz}.
+    Ctrl-C saves a checkpoint; run the same command with --resume to continue.
+    """
+    from flowreel.trainer.density import ImageDensity, load_density
+    from flowreel.trainer.trajfile import check_output_path
+
+    if args.export is not None:
+        check_output_path(args.export, what="--export")
+    run_dir: Path = args.out or Path("runs") / args.image.stem
+    _check_run_dir(run_dir)
+    density = load_density(args.image, invert=args.invert, threshold=args.threshold, max_side=args.max_side)
+
+    from flowreel.trainer.devices import resolve_device
+    from flowreel.trainer.fit import FitConfig, fit
+    from flowreel.trainer.runs import load_run
+
+    resolve_device(args.device)  # an unavailable device fails now, not after loading everything
+
+    if args.resume:
+        if not (run_dir / "checkpoint.pt").exists() or not (run_dir / "density.npz").exists():
+            raise UsageError(f"--resume: nothing to resume in {run_dir} (no checkpoint); drop --resume to start")
+        saved = ImageDensity.load_saved(run_dir / "density.npz")
+        if saved.sha256 != density.sha256 or saved.options != density.options:
+            raise UsageError(
+                f"--resume: {run_dir} was fitted on {saved.name} with other image options; "
+                "use the same image and options, or another --out"
+            )
+        density = saved
+    config = FitConfig(method=args.method, steps=args.steps, seed=args.seed, device=args.device,
+                       max_seconds=args.max_seconds)  # fmt: skip
+    try:
+        config.resolved()
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    h, w = density.shape
+    say(args, f"{'resuming' if args.resume else 'fitting'} {density.name} ({w}x{h}) with {args.method} -> {run_dir}")
+    metrics = fit(density, config, run_dir, resume=args.resume, progress=not args.quiet)
+    say(
+        args,
+        f"fitted in {metrics.get('seconds', 0):.1f} s ({metrics.get('steps')} steps): "
+        f"excess TV {metrics.get('excess_tv', float('nan')):.3f} (0 = as good as sampling the picture); "
+        f"preview {run_dir / 'preview.png'}",
+    )
+    if args.export is not None:
+        check_output_path(args.export, what="--export")  # the folder may have changed during a long fit
+        _export(load_run(run_dir, device=args.device), args, args.export)
+    return 0
+
+
+def _check_run_dir(run_dir: Path) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"--out {run_dir}: exists and is not a directory")
+    parent = run_dir if run_dir.exists() else next((p for p in run_dir.parents if p.exists()), Path("."))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {run_dir}: {parent} is not writable")
+
+
+# ---- export ----------------------------------------------------------------------------------------
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a directory written by `trainer fit`")
+    p.add_argument("--export", type=Path, metavar="TRAJ.npz", required=True, help="output trajectory file")
+    add_export_options(p)
+    p.add_argument("--seed", dest="export_seed", type=nonneg_int, default=argparse.SUPPRESS,
+                   help="alias of --export-seed")  # fmt: skip
+    add_device(p, default="cpu")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+@command(
+    "export",
+    "integrate a fitted run into a trajectory file",
+    """  trainer export runs/logo --export traj.npz
+  trainer export runs/logo --export big.npz --particles 300000 --frames 481 --seed 7
+  trainer export runs/logo --export lp.npz --particles 20000 --logp
+""",
+    _export_args,
+)
+def cmd_export(args: argparse.Namespace) -> int:
+    """Integrate particles from t=0 (noise) to t=1 (image) with torchdiffeq's adaptive solver; every
+    frame time comes from the same solve. Writes a flowreel.traj/1 file (see docs/format.md)."""
+    from flowreel.trainer.trajfile import check_output_path
+
+    check_output_path(args.export, what="--export")
+    _export(_load_run(args.run_dir, args.device), args, args.export)
+    return 0
+
+
+# ---- eval --------------------------------------------------------------------------------------------
+def _eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a directory written by `trainer fit`")
+    p.add_argument(
+        "--samples",
+        type=positive_int,
+        metavar="N",
+        default=2000,
+        help="held-out image samples for the NLL (default: %(default)s)",
+    )
+    p.add_argument(
+        "--tv-particles",
+        type=positive_int,
+        metavar="N",
+        default=100_000,
+        help="particles for the excess TV (default: %(default)s)",
+    )
+    p.add_argument(
+        "--seed",
+        type=nonneg_int,
+        metavar="N",
+        default=12345,
+        help="seed of the held-out samples and particles (default: %(default)s)",
+    )
+    add_device(p, default="cpu")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the table")
+
+
+@command(
+    "eval",
+    "score a fitted run: NLL vs the image's entropy, excess TV",
+    """  trainer eval runs/logo
+  trainer eval runs/logo --samples 10000 --seed 1
+""",
+    _eval_args,
+)
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Negative log-likelihood (nats) of fresh samples of the image density under the flow, next to the
+    density's exact entropy (the NLL's lower bound), and the excess histogram TV of the flow's t=1
+    particles. Writes RUN_DIR/eval.json."""
+    from flowreel.trainer.evaluate import evaluate_run, report_rows
+    from flowreel.trainer.trajfile import check_output_path
+
+    out = args.run_dir / "eval.json"
+    run = _load_run(args.run_dir, args.device)
+    check_output_path(out, (".json",), what="eval")
+    result = {"run_dir": str(args.run_dir),
+              **evaluate_run(run, args.samples, args.tv_particles, args.seed, progress=not args.quiet)}
+    rows = report_rows(result)
+    width = max(len(r[0]) for r in rows)
+    print(f"{result['image']}  {result['method']}  {result['steps']} steps  ({args.run_dir})")
+    for k, v in rows:
+        print(f"  {k:<{width}}  {v}")
+    with atomic_write(out) as f:
+        f.write((json.dumps(result, indent=2) + "\n").encode())
+    say(args, f"wrote {out}")
+    return 0
+
+
+# ---- preview -------------------------------------------------------------------------------------
+def _preview_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("traj", type=Path, metavar="TRAJ.npz", help="a trajectory file")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.gif|OUT.mp4", help="video to write")
+    p.add_argument(
+        "--size",
+        type=size_int,
+        metavar="PX",
+        default=512,
+        help="longer side of the video in pixels (default: %(default)s)",
+    )
+    p.add_argument("--fps", type=positive_float, default=24.0, help="frames per second (default: %(default)s)")
+    p.add_argument("--frames", type=frames_int, metavar="N", help="use this many evenly spaced frames (default: all)")
+    p.add_argument(
+        "--hold", type=nonneg_float, default=1.0, help="seconds to hold the final image (default: %(default)s)"
+    )
+    p.add_argument(
+        "--glow", type=nonneg_float, default=0.6, help="strength of the soft glow (0 = none) (default: %(default)s)"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no output")
+
+
+@command(
+    "preview",
+    "quick GIF/MP4 of a trajectory file, no Blender needed",
+    """  trainer preview traj.npz -o preview.gif
+  trainer preview traj.npz -o preview.mp4 --size 720 --fps 30
+  trainer preview traj.npz -o small.gif --size 256 --frames 61 --fps 12
+""",
+    _preview_args,
+)
+def cmd_preview(args: argparse.Namespace) -> int:
+    """Splat the particles of every frame into an image (white on dark, soft glow) and encode with ffmpeg."""
+    from flowreel.trainer.preview import preview
+
+    t0 = time.perf_counter()
+    path, n = preview(args.traj, args.output, size=args.size, fps=args.fps, frames=args.frames, hold=args.hold,
+                      glow=args.glow)  # fmt: skip
+    say(args, f"wrote {path} ({n} frames, {mb(Path(path))}) in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+

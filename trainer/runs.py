@@ -1,0 +1,52 @@
+"""Loading a fitted run directory (written by `fit`): the EMA model, its config, density and metrics."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flowreel.trainer.checkpoints import CHECKPOINT, MissingRunFileError, RunFileError, load_checkpoint
+from flowreel.trainer.density import ImageDensity
+from flowreel.trainer.devices import resolve_device
+from flowreel.trainer.fit import FitConfig
+from flowreel.trainer.model import VectorField
+
+
+@dataclass
+class Run:
+    """A fitted run loaded from its directory: the EMA model in eval mode, its config, density, metrics."""
+
+    model: VectorField
+    config: FitConfig
+    density: ImageDensity
+    metrics: dict
+    run_dir: Path
+
+
+def load_run(run_dir: Path, device: str = "cpu") -> Run:
+    """Load a fitted run directory; the model carries the EMA weights and is in eval mode."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise MissingRunFileError(f"{run_dir}: no such run directory")
+    for name in ("config.json", CHECKPOINT, "density.npz"):
+        if not (run_dir / name).exists():
+            raise MissingRunFileError(f"{run_dir}: not a fitted run (missing {name})")
+    try:
+        c = FitConfig.from_json(json.loads((run_dir / "config.json").read_text())).resolved()
+    except (json.JSONDecodeError, TypeError) as e:
+        raise RunFileError(f"{run_dir / 'config.json'}: unreadable config ({type(e).__name__})") from None
+    dev = resolve_device(device)
+    ck = load_checkpoint(run_dir / CHECKPOINT, dev)
+    model = c.build_model().to(dev)
+    model.load_state_dict(ck["ema"])
+    model.eval()
+    model.requires_grad_(False)
+    metrics: dict[str, Any] = {}
+    if (run_dir / "metrics.json").exists():
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics.setdefault("steps", int(ck["step"]))
+    metrics.setdefault("method", c.method)
+    return Run(model=model, config=c, density=ImageDensity.load_saved(run_dir / "density.npz"), metrics=metrics,
+               run_dir=run_dir)
