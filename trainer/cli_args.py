@@ -86,8 +86,16 @@ def add_export_options(p: argparse.ArgumentParser) -> None:
         help="seed of the t=0 noise (default: %(default)s)",
     )
     p.add_argument("--logp", action="store_true", help="also store each particle's log-density (slower)")
+    add_landing(p)
     p.add_argument("--tol", type=positive_float, metavar="X", default=None,
                    help="solver rtol = atol (default: 1e-4; 1e-5 is ~2x slower for the same picture)")  # fmt: skip
+
+
+def add_landing(p) -> None:
+    """--landing exact|flow (export, fit --export, movie)."""
+    p.add_argument("--landing", choices=("exact", "flow"), default="exact",
+                   help="exact: paths end on exact samples of the picture, the flow gives the way there; "
+                   "flow: the flow's own ends (default: %(default)s)")  # fmt: skip
 
 
 def say(args: argparse.Namespace, text: str) -> None:

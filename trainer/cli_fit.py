@@ -35,10 +35,16 @@ def _export(run, args: argparse.Namespace, out: Path) -> None:
     say(args, f"exporting {args.particles} particles x {args.frames} frames ...")
     tol = {} if args.tol is None else {"rtol": args.tol, "atol": args.tol}
     traj = export_trajectories(
-        run, args.particles, args.frames, seed=args.export_seed, logp=args.logp, progress=not args.quiet, **tol
-    )
+        run, args.particles, args.frames, seed=args.export_seed, logp=args.logp, progress=not args.quiet,
+        landing=args.landing, **tol,
+    )  # fmt: skip
     trajfile.write(out, traj)
-    say(args, f"wrote {out} ({mb(out)}) in {time.perf_counter() - t0:.1f} s")
+    landed = traj.meta.get("landing", {})
+    how = ""
+    if landed.get("method") == "exact":
+        how = (f"; landed on exact samples (offset median {landed['median_offset']:.3f}, "
+               f"99th percentile {landed['p99_offset']:.3f} world units)")  # fmt: skip
+    say(args, f"wrote {out} ({mb(out)}) in {time.perf_counter() - t0:.1f} s{how}")
 
 
 def _load_run(run_dir: Path, device: str):

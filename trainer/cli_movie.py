@@ -60,6 +60,8 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--steps", type=positive_int, metavar="N", help="training steps (default: the method's)")
     g.add_argument("--method", choices=("fm", "ffjord"), default="fm")
     g.add_argument("--seed", type=nonneg_int, default=0)
+    g.add_argument("--landing", choices=("exact", "flow"), default="exact",
+                   help="exact: end on exact samples of the picture (default); flow: the flow's own ends")  # fmt: skip
     g.add_argument("--device", default="auto", help="training device: auto, cpu, cuda, mps")
     g = p.add_argument_group("image")
     g.add_argument("--invert", action="store_true", help="light ink on a dark background")
@@ -103,6 +105,7 @@ def cmd_movie(args: argparse.Namespace) -> int:
         particles=args.particles,
         samples=args.samples,
         seed=args.seed,
+        landing=args.landing,
         runs_root=args.runs_dir,
         blender=args.blender,
         fit_config=FitConfig(method=args.method, steps=args.steps, seed=args.seed, device=args.device),

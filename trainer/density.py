@@ -103,6 +103,10 @@ class ImageDensity:
     # ---- the density -------------------------------------------------------------------------
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n exact samples, float32 [n, 2]: a pixel by weight, then uniform jitter inside it."""
+        return self.sample_with_pixels(n, rng)[0]
+
+    def sample_with_pixels(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(n exact samples float32 [n, 2], the flat index of each one's pixel): colour by pixel, not by position."""
         n = int(n)
         idx = np.searchsorted(self._cdf, rng.random(n) * self._cdf[-1], side="right")
         idx = np.minimum(idx, self._last)
@@ -112,7 +116,7 @@ class ImageDensity:
         xmin, _, _, ymax = self.extent
         x = xmin + (col + jitter[:, 0]) * self.pixel
         y = ymax - (row + jitter[:, 1]) * self.pixel
-        return np.stack([x, y], axis=1).astype(np.float32)
+        return np.stack([x, y], axis=1).astype(np.float32), idx
 
     def log_density(self, xy: np.ndarray) -> np.ndarray:
         """log p(x, y), float64 [n]; -inf outside the picture or on zero-weight pixels."""

@@ -39,12 +39,18 @@ def export_trajectories(
     rtol: float = RTOL,
     atol: float = ATOL,
     chunk: int = 65536,
+    landing: str = "exact",
 ) -> Trajectory:
     """Trajectories of `n_particles` from N(0, I) at t=0 to the image at t=1, `n_frames` equally spaced times.
 
-    `run` is a fit.Run (.model, .config, .density, .metrics). Colours are the image's RGBA at each
-    particle's final position; `logp` adds the log-density along each path (slower: divergence too).
+    `run` is a fit.Run (.model, .config, .density, .metrics). `landing` "exact" (trainer/landing.py)
+    ends every path on an exact sample of the picture, coloured by that sample's pixel; "flow" keeps
+    the flow's own ends, coloured by the image's RGBA there. `logp` adds the log-density along each
+    path (slower: divergence too); it is the flow's, so it describes the unlanded path.
     """
+    from flowreel.trainer import landing as landing_mod
+
+    landing_mod.check_method(landing)
     from flowreel.trainer import flow  # torch model code, imported late so `trainer --help` stays fast
 
     if int(n_particles) < 1:
@@ -61,9 +67,14 @@ def export_trajectories(
     )
     positions = np.ascontiguousarray(positions, dtype=np.float32)
     times_np = np.linspace(0.0, 1.0, int(n_frames), dtype=np.float64).astype(np.float32)
-    colors = run.density.colors_at(positions[-1])
+    if landing == "exact":
+        # Its own stream, so the t=0 noise of a seed is the same with either landing.
+        colors, landed = landing_mod.land(positions, times_np, run.density, np.random.default_rng([int(seed), 1]))
+    else:
+        colors, landed = run.density.colors_at(positions[-1]), {"method": "flow"}
     solver = {"library": "torchdiffeq", "method": SOLVER, "rtol": rtol, "atol": atol, "dense_output": True}
-    meta = trajfile.build_meta(run, seed=seed, n_particles=n_particles, n_frames=n_frames, solver=solver, logp=logp)
+    meta = trajfile.build_meta(run, seed=seed, n_particles=n_particles, n_frames=n_frames, solver=solver, logp=logp,
+                                 landing=landed)
     return Trajectory(
         positions=positions,
         times=times_np,

@@ -55,6 +55,7 @@ class MovieSettings:
     particles: int | None = None  # None = the quality's
     samples: int | None = None  # None = the quality's
     seed: int = 0
+    landing: str = "exact"  # "exact": the film ends on exact picture samples; "flow": on the flow's own ends
     runs_root: Path = Path("runs")
     blender: str | None = None
     fit_config: FitConfig = field(default_factory=FitConfig)
@@ -91,6 +92,8 @@ def make_movie(s: MovieSettings) -> MovieResult:
     if s.quality not in QUALITY:
         raise MovieError(f"--quality must be one of {', '.join(QUALITY)}, got {s.quality!r}")
     q = QUALITY[s.quality]
+    if s.landing not in ("exact", "flow"):
+        raise MovieError(f"--landing must be exact or flow, got {s.landing!r}")
     particles = s.particles or q["particles"]
     resolution = s.resolution or q["resolution"]
     out = s.output.resolve()
@@ -117,13 +120,14 @@ def make_movie(s: MovieSettings) -> MovieResult:
 
     t0 = time.perf_counter()
     n_frames = max(241, int(round(s.seconds * s.fps)) + 1)
-    traj_path = run_dir / f"traj-{particles}x{n_frames}-seed{s.seed}.npz"
+    # The landing is in the name: a cached export with the other landing is a different film.
+    traj_path = run_dir / f"traj-{particles}x{n_frames}-seed{s.seed}-{s.landing}.npz"
     if traj_path.exists():
         _stage(2, "export", f"reusing {traj_path}")
     else:
         _stage(2, "export", f"{particles} particles x {n_frames} frames -> {traj_path}")
         run = load_run(run_dir)
-        trajfile.write(traj_path, export_trajectories(run, particles, n_frames, seed=s.seed))
+        trajfile.write(traj_path, export_trajectories(run, particles, n_frames, seed=s.seed, landing=s.landing))
     times["export"] = time.perf_counter() - t0
     metrics = json.loads((run_dir / "metrics.json").read_text())
 

@@ -70,6 +70,7 @@ def build_meta(
     n_frames: int,
     solver: dict,
     logp: bool,
+    landing: dict | None = None,
 ) -> dict:
     """The file's `meta` for trajectories integrated from `run` (a fit.Run: .density, .config, .metrics)."""
     density = run.density
@@ -98,7 +99,12 @@ def build_meta(
             "metrics": metrics,
             "solver": solver,
             "logp": bool(logp),
-            "colors": "RGBA of the image at each particle's t=1 position (nearest inked pixel)",
+            "landing": landing or {"method": "flow"},
+            "colors": (
+                "RGBA of the pixel of the exact picture sample each particle lands on"
+                if (landing or {}).get("method") == "exact"
+                else "RGBA of the image at each particle's t=1 position (nearest inked pixel)"
+            ),
         }
     )
 
