@@ -109,7 +109,7 @@ def main(argv=None) -> int:
                 pos = base.copy()
                 info, sec, peak = land_measured(pos, times, d, sched, refine)
                 row(ctx, f"exact {sched} refine {refine}", pos, info, sec, peak)
-                if a.sheet is not None and sched == a.schedules[0] and refine == a.refine[0]:
+                if a.sheet is not None and run_dir == a.runs[0] and sched == a.schedules[0] and refine == a.refine[0]:
                     make_sheet(a.sheet, base, pos, d.extent, a.frames)
         print(f"<!-- {run_dir.name}: integration of {a.particles} x {a.frames} took {t_int:.1f} s -->", flush=True)
         if a.big:
