@@ -10,9 +10,9 @@ Pairing: recursive median bisection of both point sets along the wider axis, dow
 LEAF points, then an exact assignment (scipy's linear_sum_assignment) in each leaf. The cuts of
 one tree leave seams: particles on either side of a cut are paired within their own half, so the
 offset field jumps across the cut and a half-applied offset opens a thin crack there. REFINE more
-passes re-solve the assignment inside the leaves of trees cut at other angles (each pass can only
+passes re-solve the assignment inside the leaves of trees cut at other angles and leaf sizes (each pass can only
 lower the total squared distance, since the current pairing is feasible in every leaf), which
-welds those seams.
+softens those seams.
 
 Schedule: the offset is applied as ``positions[k] += ramp(t_k) * offset`` with a smoothstep ramp
 over the whole film (0 at t=0 so the start is untouched; zero slope at both ends so the correction
@@ -32,7 +32,7 @@ from scipy.optimize import linear_sum_assignment
 METHODS = ("exact", "flow")
 SCHEDULES = ("smoothstep", "linear-tail")
 LEAF = 64  # points per exact assignment: 64x64 solves are ~50 us each, the seams get rarer with size
-REFINE = 2  # extra passes on rotated trees (see the module docstring)
+REFINE = 1  # extra passes on another tree: a second costs as much again for a few % lower cost (bench/RESULTS.md)
 TAIL = 0.4  # the "linear-tail" schedule (kept for comparison): a linear fade over the last 40 % of t
 
 
