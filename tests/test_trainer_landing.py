@@ -175,3 +175,25 @@ def test_movie_cache_key_includes_the_landing(tmp_path, monkeypatch):
     assert seen == ["flow"]
     with pytest.raises(movie.MovieError, match="--landing"):
         movie.make_movie(movie.MovieSettings(image=pic, output=tmp_path / "f.mp4", landing="backward"))
+
+
+def test_draft_movie_fits_the_shorter_preset_unless_told(tmp_path, monkeypatch):
+    """Draft films fit the quality's shorter step count (the end is exact; the fit only shapes the motion)."""
+    from flowreel.trainer import movie
+    from flowreel.trainer.fit import FitConfig
+
+    steps = []
+
+    def fake_fit(density, config, run_dir, resume=False):
+        steps.append(config.steps)
+        raise movie.MovieError("stop here")
+
+    monkeypatch.setattr(movie, "fit", fake_fit)
+    pic = _picture(tmp_path)
+    for quality, given, expect in (("draft", None, movie.QUALITY["draft"]["fit_steps"]), ("draft", 300, 300),
+                                   ("final", None, None)):  # fmt: skip
+        s = movie.MovieSettings(image=pic, output=tmp_path / "f.mp4", runs_root=tmp_path / "runs", quality=quality,
+                                fit_config=FitConfig(steps=given))  # fmt: skip
+        with pytest.raises(movie.MovieError, match="stop here"):
+            movie.make_movie(s)
+        assert steps[-1] == expect

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from flowreel.addon.core.errors import FlowreelError
@@ -26,11 +26,13 @@ from .sheet import contact_sheet
 
 # What each quality buys. Draft: a few minutes for a film on a small CPU, no denoiser (OpenImageDenoise
 # costs more than the render at 4 samples; bench/results/defaults.md); final: the look at its best.
+# fit_steps: flow-matching steps when --steps is not given (None = the method's default). With exact
+# landing the fit sets only the motion, not the end; the shorter draft fit is measured in bench/RESULTS.md.
 QUALITY: dict[str, dict] = {
-    "draft": {"particles": 60_000, "resolution": (1280, 720), "engine": "cycles", "samples": 4, "denoise": "off",
-              "motion_blur": False},
-    "final": {"particles": 200_000, "resolution": (1920, 1080), "engine": "cycles", "samples": 64, "denoise": "auto",
-              "motion_blur": True},
+    "draft": {"fit_steps": 2000, "particles": 60_000, "resolution": (1280, 720), "engine": "cycles", "samples": 4,
+              "denoise": "off", "motion_blur": False},
+    "final": {"fit_steps": None, "particles": 200_000, "resolution": (1920, 1080), "engine": "cycles", "samples": 64,
+              "denoise": "auto", "motion_blur": True},
 }  # fmt: skip
 
 
@@ -103,6 +105,8 @@ def make_movie(s: MovieSettings) -> MovieResult:
     if not os.access(out.parent, os.W_OK):
         raise MovieError(f"{out.parent}: output folder is not writable")
 
+    if s.fit_config.steps is None and s.fit_config.method == "fm" and q.get("fit_steps"):
+        s = replace(s, fit_config=replace(s.fit_config, steps=q["fit_steps"]))  # before the run key is made
     times: dict[str, float] = {}
     density = load_density(s.image, **s.density_options)
     run_dir = run_dir_for(density.sha256, Path(s.image).stem, s)
