@@ -35,6 +35,8 @@ class VIEW3D_PT_flowreel(bpy.types.Panel):
         col.prop(s, "motion_blur")
         col = layout.column(heading="Camera")
         col.prop(s, "camera")
+        col.prop(s, "framing")
+        col.prop(s, "margin")
         col.prop(s, "lens_mm")
         col.prop(s, "depth_of_field")
         col.prop(s, "resolution_x")

@@ -6,7 +6,7 @@ No `from __future__ import annotations` here: Blender reads the property annotat
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
 
-from .core.options import CAMERA_MOVES, COLOR_MODES, EASINGS, LOOKS, SceneOptions
+from .core.options import CAMERA_MOVES, COLOR_MODES, EASINGS, FRAMINGS, LOOKS, SceneOptions
 
 _LABELS = {
     "IMAGE": ("Image", "Each particle keeps the colour of the image where it ends"),
@@ -19,6 +19,8 @@ _LABELS = {
     "STATIC": ("Static", "Fixed top view"),
     "PUSH_IN": ("Push In", "Slow push-in towards the plane"),
     "ORBIT": ("Orbit", "Tilted view orbiting around the plane"),
+    "PICTURE": ("Picture", "The picture fills the frame at the end; the noise cloud's sparse tails may leave it"),
+    "ALL": ("All Particles", "Every particle of every frame stays in view"),
 }
 
 
@@ -51,6 +53,9 @@ class OptionProps:
     ping_pong: BoolProperty(name="Ping-Pong", description="Noise, image, noise: loops seamlessly",
                             default=_D.ping_pong)
     camera: EnumProperty(name="Camera", items=_items(CAMERA_MOVES), default=_D.camera)
+    framing: EnumProperty(name="Framing", items=_items(FRAMINGS), default=_D.framing)
+    margin: FloatProperty(name="Margin", description="Free space around the framed box, a fraction of the half-frame",
+                          default=_D.margin, min=0.0, max=1.0, subtype="FACTOR")
     resolution_x: IntProperty(name="Width", default=_D.resolution[0], min=16, max=16384, subtype="PIXEL")
     resolution_y: IntProperty(name="Height", default=_D.resolution[1], min=16, max=16384, subtype="PIXEL")
     lens_mm: FloatProperty(name="Lens", default=_D.lens_mm, min=1.0, max=5000.0, unit="CAMERA")
@@ -65,7 +70,8 @@ class OptionProps:
             radius=self.radius, max_particles=self.max_particles, color_mode=self.color_mode,
             color=tuple(self.color), look=self.look, seconds=self.seconds, fps=self.fps,
             hold_start=self.hold_start, hold_end=self.hold_end, easing=self.easing, reverse=self.reverse,
-            ping_pong=self.ping_pong, camera=self.camera, resolution=(self.resolution_x, self.resolution_y),
+            ping_pong=self.ping_pong, camera=self.camera, framing=self.framing, margin=self.margin,
+            resolution=(self.resolution_x, self.resolution_y),
             lens_mm=self.lens_mm, depth_of_field=self.depth_of_field, motion_blur=self.motion_blur,
             cache_dir=self.cache_dir, seed=self.seed,
         )

@@ -51,17 +51,39 @@ def subset_indices(n: int, max_particles: int, seed: int) -> np.ndarray | None:
     return np.sort(rng.choice(n, size=max_particles, replace=False))
 
 
-def auto_radius(extent: list[float], n: int) -> float:
+COVER = 3.0  # disks per point of ink on average: 1 - exp(-3) = 95 % of a stroke's area is covered
+
+
+def auto_radius(extent: list[float], n: int, end: np.ndarray | None = None) -> float:
     """Radius that makes n points read as a solid image without blobbing.
 
     The image box of area A holds n points, i.e. one per cell of side s = sqrt(A / n). The flow
     packs particles into the image's inked part (usually a fraction of the box), so radius s / 2
     (disks just touching on a uniform grid) overlaps there: solid, yet each point stays a point.
+
+    That holds while the ink covers less than about a quarter of the box. Points land at random, so
+    a stroke of area a holding n points is covered to 1 - exp(-n pi r^2 / a); a picture inked over
+    half its box would come out speckled at s / 2. Given the end positions `end` [n, >=2], the ink
+    area is estimated from the cells they occupy and the radius grows to cover it to COVER.
     """
     area = (extent[1] - extent[0]) * (extent[3] - extent[2])
     diag = math.hypot(extent[1] - extent[0], extent[3] - extent[2])
     r = 0.5 * math.sqrt(area / max(1, n))
+    if end is not None and len(end) >= 64:
+        r = max(r, math.sqrt(COVER * ink_area(extent, end) / (math.pi * len(end))))
     return float(min(max(r, 1e-4 * diag), 0.02 * diag))
+
+
+def ink_area(extent: list[float], end: np.ndarray) -> float:
+    """Area of the picture's box that the end positions occupy: cells holding at least one point, with
+    about 16 points a cell where the whole box is inked (so an inked cell is rarely empty by chance)."""
+    w, h = extent[1] - extent[0], extent[3] - extent[2]
+    cells = max(16, len(end) // 16)
+    nx = max(4, int(round(math.sqrt(cells * w / h))))
+    ny = max(4, int(round(cells / nx)))
+    box = ((extent[0], extent[1]), (extent[2], extent[3]))
+    hist, _, _ = np.histogram2d(end[:, 0], end[:, 1], bins=(nx, ny), range=box)
+    return float((hist > 0).mean() * w * h)
 
 
 def resolve_cache_dir(opts: SceneOptions, traj_path: str) -> tuple[str, bool]:
@@ -225,7 +247,12 @@ def build_scene(
         _remove_if_empty(folder, made_folder)  # a rejected file leaves no empty cache folder behind
         raise
     colors = None if traj.colors is None else np.asarray(traj.colors if idx is None else traj.colors[idx])
-    radius = opts.radius if opts.radius > 0 else auto_radius(traj.extent, n)
+    if opts.radius > 0:
+        radius = opts.radius
+    else:  # the end frame: where the ink is (one frame of the memory map)
+        end = np.asarray(traj.positions[-1] if idx is None else traj.positions[-1][idx])
+        radius = auto_radius(traj.extent, n, end)
+    extent = [float(v) for v in traj.extent]
     del traj  # drop the memory map before Blender allocates the mesh
 
     guard = _Rollback(scene)
@@ -271,7 +298,7 @@ def build_scene(
         scene.render.resolution_x, scene.render.resolution_y = opts.resolution
         scene.render.resolution_percentage = 100
         compat.set_motion_blur(scene, opts.motion_blur)
-        camera.setup_camera(scene, coll, info.bbox, radius, opts)
+        camera.setup_camera(scene, coll, info.bbox, radius, opts, extent)
     except BaseException as e:
         guard.undo()
         if not cache_existed and os.path.exists(cache_path):

@@ -107,7 +107,8 @@ def test_camera_sees_every_particle_on_every_frame(bpy, tmp_path, move, resoluti
     from flowreel.addon.scene import build_scene
 
     make_traj(tmp_path / "t.npz")
-    obj = build_scene(bpy.context.scene, str(tmp_path / "t.npz"), small(camera=move, resolution=resolution))
+    opts = small(camera=move, resolution=resolution, framing="ALL")
+    obj = build_scene(bpy.context.scene, str(tmp_path / "t.npz"), opts)
     scene = bpy.context.scene
     cam = scene.camera
     assert cam is not None and cam.type == "CAMERA"
@@ -125,6 +126,99 @@ def test_camera_sees_every_particle_on_every_frame(bpy, tmp_path, move, resoluti
         m = cam.matrix_world.to_3x3()
         np.testing.assert_allclose(tuple(m.col[2]), (0, 0, 1), atol=1e-6)
         np.testing.assert_allclose(tuple(m.col[1]), (0, 1, 0), atol=1e-6)
+
+
+def picture_corners(radius: float, extent=(-4, 4, -3, 3)):
+    x0, x1, y0, y1 = extent
+    return [(x, y, 0.0) for x in (x0 - radius, x1 + radius) for y in (y0 - radius, y1 + radius)]
+
+
+def projected(bpy, points):
+    """Camera-view coordinates (x, y in 0..1 inside the frame, z = depth) of world points, this frame."""
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+
+    scene = bpy.context.scene
+    return np.array([tuple(world_to_camera_view(scene, scene.camera, Vector(p))) for p in points])
+
+
+@pytest.mark.parametrize("move", ["STATIC", "PUSH_IN"])
+@pytest.mark.parametrize("resolution", [(320, 180), (180, 320), (200, 200)])
+@pytest.mark.parametrize("margin", [0.08, 0.0, 0.15])
+def test_picture_framing_fills_the_frame_at_the_end(bpy, tmp_path, move, resolution, margin):
+    from flowreel.addon.scene import auto_radius, build_scene
+
+    make_traj(tmp_path / "t.npz")
+    opts = small(camera=move, resolution=resolution, margin=margin)
+    assert opts.framing == "PICTURE"  # the default
+    build_scene(bpy.context.scene, str(tmp_path / "t.npz"), opts)
+    scene = bpy.context.scene
+    scene.frame_set(scene.frame_end)
+    v = projected(bpy, picture_corners(auto_radius([-4, 4, -3, 3], N)))
+    assert (v[:, :2] >= -1e-6).all() and (v[:, :2] <= 1 + 1e-6).all() and (v[:, 2] > 0).all()
+    fill = max(v[:, 0].max() - v[:, 0].min(), v[:, 1].max() - v[:, 1].min())  # the limiting dimension
+    assert fill >= 0.85
+    np.testing.assert_allclose(fill, 1 / (1 + margin), atol=2e-3)
+
+
+def test_push_in_ends_on_the_picture_framing(bpy, tmp_path):
+    from flowreel.addon.scene import build_scene
+
+    make_traj(tmp_path / "t.npz")
+    build_scene(bpy.context.scene, str(tmp_path / "t.npz"), small())
+    scene = bpy.context.scene
+    scene.frame_set(scene.frame_end)
+    still = scene.camera.matrix_world.copy()
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    build_scene(bpy.context.scene, str(tmp_path / "t.npz"), small(camera="PUSH_IN"))
+    scene = bpy.context.scene
+    scene.frame_set(scene.frame_start)
+    start = scene.camera.matrix_world.copy()
+    scene.frame_set(scene.frame_end)
+    np.testing.assert_allclose(np.array(scene.camera.matrix_world), np.array(still), atol=1e-5)
+    assert (start.translation - still.translation).length > 0.1
+
+
+@pytest.mark.parametrize("resolution", [(320, 180), (180, 320)])
+def test_orbit_keeps_the_picture_in_view_at_every_angle(bpy, tmp_path, resolution):
+    from flowreel.addon.scene import auto_radius, build_scene
+
+    make_traj(tmp_path / "t.npz")
+    build_scene(bpy.context.scene, str(tmp_path / "t.npz"), small(camera="ORBIT", resolution=resolution))
+    scene = bpy.context.scene
+    corners = picture_corners(auto_radius([-4, 4, -3, 3], N))
+    widest = 0.0
+    for f in range(scene.frame_start, scene.frame_end + 1):
+        scene.frame_set(f)
+        v = projected(bpy, corners)
+        assert (v[:, :2] >= -1e-6).all() and (v[:, :2] <= 1 + 1e-6).all() and (v[:, 2] > 0).all(), f
+        widest = max(widest, np.abs(v[:, :2] - 0.5).max())
+    assert widest > 0.4  # framed tightly at its widest angle, not lost in the distance
+
+
+def test_picture_framing_may_crop_strays_all_keeps_them(bpy, tmp_path):
+    from flowreel.addon.scene import build_scene
+
+    pos, _ = make_traj(tmp_path / "t.npz")
+    far = pos.copy()
+    far[-1, 0] = (40.0, 30.0)  # one stray ends far outside the picture
+    trajformat.write(tmp_path / "s.npz", Trajectory(far, np.linspace(0, 1, T, dtype=np.float32),
+                                                    {"extent": [-4, 4, -3, 3]}))
+    for framing, inside in (("PICTURE", False), ("ALL", True)):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small(framing=framing))
+        scene = bpy.context.scene
+        scene.frame_set(scene.frame_end)
+        v = projected(bpy, [(40.0, 30.0, 0.0)])[0]
+        assert (0 <= v[0] <= 1 and 0 <= v[1] <= 1) == inside, framing
+
+
+def test_bad_framing_and_margin_are_one_line_errors():
+    with pytest.raises(ValueError, match="framing must be one of"):
+        SceneOptions(framing="SOME").check()
+    for m in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="margin must be between 0 and 1"):
+            SceneOptions(margin=m).check()
 
 
 def test_push_in_and_orbit_move(bpy, tmp_path):
@@ -295,3 +389,18 @@ def test_keyed_curves_drive_the_object_on_this_blender(bpy):
     for frame, z in ((1, 0.0), (9, 4.0), (20, 4.0)):
         bpy.context.scene.frame_set(frame)
         assert obj.location[2] == pytest.approx(z), f"frame {frame} on bpy {bpy.app.version_string}"
+
+
+def test_auto_radius_covers_strokes_of_densely_inked_pictures():
+    from flowreel.addon.scene import auto_radius, ink_area
+
+    rng = np.random.default_rng(0)
+    ext = [-4.0, 4.0, -4.0, 4.0]
+    sparse = rng.uniform(-4, 4, size=(60_000, 2)) * [1.0, 0.1]  # ink on a tenth of the box
+    full = rng.uniform(-4, 4, size=(60_000, 2))  # ink everywhere
+    assert abs(ink_area(ext, sparse) / 64 - 0.1) < 0.03 and ink_area(ext, full) / 64 > 0.97
+    base = auto_radius(ext, 60_000)
+    assert auto_radius(ext, 60_000, sparse) == base  # dense enough already: unchanged
+    r = auto_radius(ext, 60_000, full)
+    assert r > 1.5 * base
+    assert 1 - np.exp(-60_000 * np.pi * r**2 / ink_area(ext, full)) >= 0.95  # a stroke is covered

@@ -101,6 +101,8 @@ def cmd_movie(args: argparse.Namespace) -> int:
         resolution=args.resolution,
         easing=args.easing,
         camera=args.camera,
+        framing=args.framing,
+        margin=args.margin,
         gif=args.gif,
         particles=args.particles,
         samples=args.samples,

@@ -53,6 +53,8 @@ class MovieSettings:
     resolution: tuple[int, int] | None = None  # None = the quality's
     easing: str = "EASE_IN_OUT"
     camera: str = "STATIC"
+    framing: str = "PICTURE"  # PICTURE fills the frame with the picture at the end; ALL keeps every particle in view
+    margin: float = 0.08  # free space around the framed box, a fraction of the half-frame
     gif: bool = False
     particles: int | None = None  # None = the quality's
     samples: int | None = None  # None = the quality's
@@ -150,6 +152,8 @@ def make_movie(s: MovieSettings) -> MovieResult:
         "--hold-end", str(s.hold_end),
         "--easing", s.easing,
         "--camera", s.camera,
+        "--framing", s.framing,
+        "--margin", str(s.margin),
         "--replace-changed",  # frames left by a film with other settings are stale; same settings resume
     ]  # fmt: skip
     if q["motion_blur"]:

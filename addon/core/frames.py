@@ -26,8 +26,8 @@ FRAME_GLOB = "frame_[0-9][0-9][0-9][0-9].png"
 RECORD = "flowreel_render.json"
 # Settings that change the pictures; frames rendered with other values must not be reused.
 RECORD_KEYS = ("look", "engine", "samples", "resolution", "fps", "seconds", "hold_start", "hold_end", "easing",
-               "reverse", "ping_pong", "camera", "radius", "max_particles", "color_mode", "denoise",
-               "motion_blur", "seed")
+               "reverse", "ping_pong", "camera", "framing", "margin", "radius", "max_particles", "color_mode",
+               "denoise", "motion_blur", "seed")
 
 
 def default_frames_dir(output: str | os.PathLike) -> Path:

@@ -19,6 +19,7 @@ CAMERA_MOVES = ("STATIC", "PUSH_IN", "ORBIT")
 COLOR_MODES = ("IMAGE", "GRADIENT", "SINGLE")
 LOOKS = ("glow", "ink", "neon")
 ENGINES = ("CYCLES", "EEVEE", "WORKBENCH")
+FRAMINGS = ("PICTURE", "ALL")
 
 
 class OptionsError(FlowreelError, ValueError):
@@ -42,6 +43,9 @@ class SceneOptions:
     reverse: bool = False  # image dissolves into noise
     ping_pong: bool = False  # noise -> image -> noise, for looping GIFs
     camera: str = "STATIC"
+    # PICTURE: the camera frames the picture's box (the film's end); ALL: every particle of every frame.
+    framing: str = "PICTURE"
+    margin: float = 0.08  # free space around the framed box, as a fraction of the half-frame
     resolution: tuple[int, int] = (1920, 1080)
     lens_mm: float = 50.0
     depth_of_field: bool = False
@@ -56,6 +60,7 @@ class SceneOptions:
             ("camera", self.camera, CAMERA_MOVES),
             ("color_mode", self.color_mode, COLOR_MODES),
             ("look", self.look, LOOKS),
+            ("framing", self.framing, FRAMINGS),
         ):
             if value not in allowed:
                 raise OptionsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
@@ -65,6 +70,8 @@ class SceneOptions:
             raise OptionsError(f"fps must be between 1 and 240, got {self.fps}")
         if self.hold_start < 0 or self.hold_end < 0:
             raise OptionsError("holds must be >= 0 seconds")
+        if not (0.0 <= self.margin <= 1.0):
+            raise OptionsError(f"margin must be between 0 and 1, got {self.margin}")
         if self.radius < 0 or self.max_particles < 0:
             raise OptionsError("radius and max_particles must be >= 0")
         w, h = self.resolution
@@ -150,6 +157,10 @@ FLAGS: dict[str, Flag] = {
     "reverse": Flag("the image dissolves into noise"),
     "ping_pong": Flag("noise -> image -> noise (looping GIFs)"),
     "camera": Flag("static, push_in or orbit", choice(CAMERA_MOVES), movie=True),
+    "framing": Flag("picture: the picture's box fills the frame at the end; all: every particle of every frame "
+                    "stays in view", choice(FRAMINGS), movie=True),
+    "margin": Flag("free space around the framed box, a fraction of the half-frame (the box fills "
+                   "1 / (1 + margin))", float, number(float, lo=0, hi=1, what="a number from 0 to 1"), movie=True),
     "radius": Flag("particle radius (0 = automatic)", float),
     "max_particles": Flag("render a random subset (0 = all)", int),
     "color_mode": Flag("image, gradient or single (default: gradient for the neon look, else image)",
