@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from .core import timing
 from .core.errors import RenderError
 from .core.frames import FRAME_GLOB, FRAME_NAME, RECORD_KEYS, frame_done, png_size, read_record, write_record
+from .core.options import SceneOptions
 
 PROG = "flowreel-render"
 
@@ -83,10 +86,37 @@ def render_frame(bpy, scene, frame: int, path: Path, quiet: bool) -> None:
             tmp.unlink()
 
 
-def render_frames(bpy, scene, frames: range, folder: Path, quiet: bool) -> tuple[int, int]:
-    """Render the missing frames of `frames`; returns (rendered, skipped)."""
+def still_keys(opts: SceneOptions, frames: Sequence[int]) -> dict[int, tuple[float, ...]]:
+    """Frames that show the same picture get the same key: flow time at the frame and both neighbours
+    (so a motion-blurred frame at the edge of a hold is not taken for a still one). Only with the
+    static camera: push-in and orbit move through the holds. Empty when no frame can be reused."""
+    if opts.camera != "STATIC":
+        return {}
+    return {f: tuple(round(timing.flow_time(g, opts), 9) for g in (f - 1, f, f + 1)) for f in frames}
+
+
+def _copy_frame(src: Path, dst: Path) -> None:
+    tmp = dst.with_name(f".{dst.stem}.partial.png")
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def render_frames(
+    bpy, scene, frames: range, folder: Path, quiet: bool, keys: dict[int, tuple[float, ...]] | None = None
+) -> tuple[int, int]:
+    """Render (or copy, see `keys`) the missing frames of `frames`; returns (done, skipped).
+
+    `keys` (still_keys): a frame whose key matches a frame already on disk is a copy of it. The holds
+    at either end of a film are a fifth of its frames (1.5 s of 6.5 s by default), all the same picture;
+    Cycles' noise pattern is fixed (no animated seed), so a render would give the same pixels."""
+    keys = keys or {}
     size = (scene.render.resolution_x, scene.render.resolution_y)
     todo = [f for f in frames if not frame_done(folder / FRAME_NAME.format(f), size)]
+    done = {keys[f]: folder / FRAME_NAME.format(f) for f in frames if f in keys and f not in todo}
     skipped = len(frames) - len(todo)
     if skipped:
         print(f"{PROG}: {skipped} of {len(frames)} frames already on disk, rendering {len(todo)}", flush=True)
@@ -95,13 +125,25 @@ def render_frames(bpy, scene, frames: range, folder: Path, quiet: bool) -> tuple
     scene.render.image_settings.color_depth = "8"
     scene.render.use_file_extension = True
     t0 = time.monotonic()
+    renders = 0
     with _stop_between_frames() as stop:
         for i, f in enumerate(todo, 1):
             t = time.monotonic()
-            render_frame(bpy, scene, f, folder / FRAME_NAME.format(f), quiet)
+            path = folder / FRAME_NAME.format(f)
+            same = done.get(keys[f]) if f in keys else None
+            if same is not None:
+                _copy_frame(same, path)
+            else:
+                render_frame(bpy, scene, f, path, quiet)
+                renders += 1
+                if f in keys:
+                    done[keys[f]] = path
             now = time.monotonic()
-            eta = (now - t0) / i * (len(todo) - i)
-            print(f"{PROG}: frame {f} ({i}/{len(todo)}) {now - t:.2f} s, elapsed {clock(now - t0)}, "
+            rest = todo[i:]  # frames still to render: copies cost nothing
+            left = len({keys[g] for g in rest if g in keys and keys[g] not in done}) + sum(g not in keys for g in rest)
+            eta = (now - t0) / max(1, renders) * left
+            how = f"copy of {same.name}" if same is not None else f"{now - t:.2f} s"
+            print(f"{PROG}: frame {f} ({i}/{len(todo)}) {how}, elapsed {clock(now - t0)}, "
                   f"ETA {clock(eta)}", flush=True)
             if stop.requested:
                 raise KeyboardInterrupt

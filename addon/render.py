@@ -43,7 +43,7 @@ if __package__ in (None, ""):  # run as a script (`blender -b --python .../rende
 from . import encode_fallback  # noqa: E402
 from .core.errors import FlowreelError, RenderError, UsageError, report_bug  # noqa: E402
 from .core.frames import FRAME_NAME, frame_done  # noqa: E402
-from .frame_loop import PROG, check_stamp, render_frames  # noqa: E402
+from .frame_loop import PROG, check_stamp, render_frames, still_keys  # noqa: E402
 from .render_args import build_parser, output_paths, scene_options, script_argv  # noqa: E402
 
 
@@ -101,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
     check_stamp(folder, args)
     if videos and not encode_fallback.can_encode():
         print(f"{PROG}: warning: no ffmpeg-python here or in another Python: frames only", file=sys.stderr, flush=True)
-    rendered, skipped = render_frames(bpy, scene, range(a, b + 1), folder, not args.verbose)
-    print(f"{PROG}: frames {a}-{b} in {folder} ({rendered} rendered, {skipped} already there)", flush=True)
+    keys = still_keys(opts, range(a, b + 1))
+    done, skipped = render_frames(bpy, scene, range(a, b + 1), folder, not args.verbose, keys)
+    print(f"{PROG}: frames {a}-{b} in {folder} ({done} done, {skipped} already there)", flush=True)
     if not videos:
         return 0
     size = (scene.render.resolution_x, scene.render.resolution_y)

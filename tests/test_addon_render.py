@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -332,3 +333,19 @@ def test_user_errors_are_one_line_and_bugs_are_reported(tmp_path, capsys, monkey
     assert len(err.strip().splitlines()) == 1 and "bug" in err and "KeyError" in err and "Traceback" not in err
     report = err.split("traceback saved to ", 1)[1].split()[0]
     assert report.startswith(str(tmp_path / "bugs")) and "KeyError: 'missing'" in open(report).read()
+
+def test_still_frames_of_the_holds_are_copies_equal_to_renders(bpy, traj, tmp_path, capsys):
+    args = [str(traj), "--no-video", *FILM_ARGS, "--hold-start", "1", "--hold-end", "1"]
+    assert render.main([*args, "--frames-dir", str(tmp_path / "all")]) == 0
+    log = capsys.readouterr().out
+    copied = [int(m) for m in re.findall(r"frame (\d+) \(\d+/\d+\) copy of", log)]
+    assert len(copied) >= 4, log  # both holds
+    first, last = copied[0], copied[-1]
+    for f in (first, last):  # rendered alone (nothing to copy from), the same pixels
+        alone = tmp_path / f"alone{f}"
+        assert render.main([*args, "--frames-dir", str(alone), "--frames", f"{f}-{f}"]) == 0
+        np.testing.assert_array_equal(read_png(alone / f"frame_{f:04d}.png"),
+                                      read_png(tmp_path / "all" / f"frame_{f:04d}.png"))
+    # a moving camera moves through the holds: nothing is copied
+    assert render.main([*args, "--frames-dir", str(tmp_path / "orbit"), "--camera", "orbit"]) == 0
+    assert "copy of" not in capsys.readouterr().out
