@@ -6,6 +6,8 @@ Every way a fit can end badly (no trainer, unreadable picture, trainer error, Ca
 and leaves the scene as it was: nothing is built until the trajectory file exists.
 """
 
+from pathlib import Path
+
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
@@ -83,7 +85,7 @@ def _import(path: str) -> None:
     except RuntimeError as e:  # the operator has reported the one-line reason; keep it for the panel
         STATE.last, STATE.last_kind = str(e).replace("Error: ", "", 1).strip(), "ERROR"
         return
-    STATE.last, STATE.last_kind = f"Flowreel: imported {path}", "INFO"
+    STATE.last, STATE.last_kind = f"Flowreel: imported {Path(path).parent.name}", "INFO"
 
 
 def start(op, context, image: str, method: str, quality: str, steps: int, seed: int, look: str) -> set:
@@ -194,12 +196,14 @@ def draw(layout, context) -> None:
     box = layout.box()
     job = STATE.job
     if job is not None and job.running:
-        box.label(text=job.status_line(), icon="TIME")
+        for i, line in enumerate(job.short_lines()):  # the sidebar is narrow: short lines, not the status bar's
+            box.label(text=line, icon="TIME" if i == 0 else "NONE")
         box.operator(FLOWREEL_OT_fit_cancel.bl_idname, icon="CANCEL")
     else:
         box.operator(FLOWREEL_OT_fit.bl_idname, icon="IMAGE_DATA")
         if STATE.last:
-            box.label(text=STATE.last, icon="ERROR" if STATE.last_kind == "ERROR" else "INFO")
+            text = STATE.last.removeprefix("Flowreel: ")  # the panel says Flowreel already
+            box.label(text=text, icon="ERROR" if STATE.last_kind == "ERROR" else "INFO")
 
 
 CLASSES = (FLOWREEL_OT_fit, FLOWREEL_OT_fit_cancel, FLOWREEL_OT_job_report)

@@ -265,6 +265,16 @@ class Job:
             return text
         return f"Flowreel: {self.stage or 'starting'}…"
 
+    def short_lines(self) -> list[str]:
+        """The status line cut in two for the sidebar: what and how far, then loss and ETA."""
+        if self.state != "running" or not self.steps or self.stage not in ("fit", "render"):
+            return [self.status_line()]
+        what = "Step" if self.stage == "fit" else "Frame"
+        first = f"{self.stage.title()}: {what} {self.step}/{self.steps}"
+        rest = [f"Loss {self.loss:.4g}" if self.loss is not None else "", f"ETA {clock(self.eta)}" if self.eta else ""]
+        second = ", ".join(x for x in rest if x)
+        return [first, second] if second else [first]
+
     @property
     def fraction(self) -> float:
         return self.step / self.steps if self.steps else 0.0
