@@ -1,4 +1,5 @@
-"""Fit a picture from Blender: the trainer runs as a child process, a timer polls it, the result imports.
+"""Fit a picture and render the film from Blender: the trainer (or the render script) runs as a child
+process, a timer polls it, a finished fit imports by itself.
 
 The job logic (child process, progress lines, cancel) is core.jobs and has no bpy; this module is the
 thin Blender side: the operators, the timer that polls the job, status bar text and the import at the end.
@@ -6,13 +7,14 @@ Every way a fit can end badly (no trainer, unreadable picture, trainer error, Ca
 and leaves the scene as it was: nothing is built until the trajectory file exists.
 """
 
+import sys
 from pathlib import Path
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
 from . import prefs as _prefs
-from .core.jobs import Job, JobError, check_picture, fit_command, resolve_command, run_dir_for
+from .core.jobs import Job, JobError, check_picture, fit_command, render_flags, resolve_command, run_dir_for
 from .core.options import LOOKS
 from .props import OPTION_NAMES
 
@@ -23,6 +25,7 @@ PICTURES = "*.png;*.jpg;*.jpeg;*.bmp;*.gif;*.tif;*.tiff;*.webp"
 class _State:
     job: Job | None = None
     look: str = ""
+    output: str = ""  # the render job's film
     last: str = ""  # the last outcome, shown in the panel until the next fit
     last_kind: str = "INFO"
 
@@ -65,6 +68,9 @@ def tick() -> float | None:
     if job.state != "done":
         _report("WARNING" if job.state == "cancelled" else "ERROR", f"Flowreel: {job.message}")
         return None
+    if job.kind == "render":
+        _report("INFO", f"Flowreel: wrote {STATE.output}")
+        return None
     _import(job.result.get("export") or "")
     return None
 
@@ -91,7 +97,7 @@ def _import(path: str) -> None:
 def start(op, context, image: str, method: str, quality: str, steps: int, seed: int, look: str) -> set:
     """Check, then launch the fit as a child and the timer; the scene is untouched until it ends."""
     if STATE.job is not None and STATE.job.running:
-        op.report({"ERROR"}, "Flowreel: a fit is already running (Cancel it first)")
+        op.report({"ERROR"}, "Flowreel: a job is already running (Cancel it first)")
         return {"CANCELLED"}
     p = _prefs.get(context)
     try:
@@ -100,19 +106,33 @@ def start(op, context, image: str, method: str, quality: str, steps: int, seed: 
         run = run_dir_for(_prefs.runs_dir(p), picture, method, seed, steps)
         run.mkdir(parents=True, exist_ok=True)
         argv, _export = fit_command(trainer, picture, run, method=method, quality=quality, steps=steps, seed=seed)
-        job = Job(argv, kind="fit", cwd=str(run)).start()
+        _launch(Job(argv, kind="fit", cwd=str(run)))
     except JobError as e:
         op.report({"ERROR"}, str(e))
         return {"CANCELLED"}
     except OSError as e:  # the runs folder cannot be made
         op.report({"ERROR"}, f"Flowreel: runs folder {e.filename}: {e.strerror}")
         return {"CANCELLED"}
-    STATE.job, STATE.look, STATE.last = job, look, ""
+    STATE.look = look
+    op.report({"INFO"}, f"Flowreel: fitting {picture.name} ({'resuming' if '--resume' in argv else method})")
+    return {"FINISHED"}
+
+
+def _launch(job: Job) -> None:
+    STATE.job, STATE.last = job.start(), ""
     if not bpy.app.timers.is_registered(tick):
         bpy.app.timers.register(tick, first_interval=POLL_SECONDS)
-    op.report({"INFO"}, f"Flowreel: fitting {picture.name} ({'resuming' if '--resume' in argv else method})")
     _status(job.status_line())
-    return {"FINISHED"}
+
+
+def render_command(traj: Path, output: Path, engine: str, opts) -> list[str]:
+    """The render script as a child: this very Blender in the background, or (bpy module) this Python."""
+    if bpy.app.binary_path:
+        head = [bpy.app.binary_path, "-b", "--factory-startup", "--python", str(Path(__file__).parent / "render.py"),
+                "--"]  # fmt: skip
+    else:
+        head = [sys.executable, "-m", f"{_prefs.PACKAGE}.render"]
+    return [*head, str(traj), "-o", str(output), "--engine", engine.lower(), *render_flags(opts)]
 
 
 def stop() -> None:
@@ -160,8 +180,40 @@ class FLOWREEL_OT_fit(bpy.types.Operator):
         return start(self, context, self.filepath, self.method, self.quality, self.steps, self.seed, self.look)
 
 
+class FLOWREEL_OT_render_film(bpy.types.Operator):
+    """Render the sidebar's trajectory file to a film with the sidebar's settings, in the background"""
+
+    bl_idname = "flowreel.render_film"
+    bl_label = "Render Film"
+    bl_options = {"REGISTER"}
+
+    engine: EnumProperty(name="Engine", default="EEVEE", items=[
+        ("CYCLES", "Cycles", ""), ("EEVEE", "EEVEE", ""), ("WORKBENCH", "Workbench", "Fast previews")])  # fmt: skip
+    output: StringProperty(name="Film", subtype="FILE_PATH", description="(empty = <trajectories>.mp4 beside them)")
+
+    def execute(self, context):
+        if STATE.job is not None and STATE.job.running:
+            self.report({"ERROR"}, "Flowreel: a job is already running (Cancel it first)")
+            return {"CANCELLED"}
+        settings = context.scene.flowreel
+        traj = Path(bpy.path.abspath(settings.filepath)) if settings.filepath else None
+        if traj is None or not traj.is_file():
+            self.report({"ERROR"}, "Flowreel: choose a trajectory file (.npz) to render first")
+            return {"CANCELLED"}
+        output = Path(bpy.path.abspath(self.output)) if self.output else traj.with_suffix(".mp4")
+        try:
+            opts = settings.to_options()
+            _launch(Job(render_command(traj, output, self.engine, opts), kind="render", cwd=str(traj.parent)))
+        except (JobError, ValueError) as e:
+            self.report({"ERROR"}, f"Flowreel: {e}")
+            return {"CANCELLED"}
+        STATE.output = str(output)
+        self.report({"INFO"}, f"Flowreel: rendering {output.name}")
+        return {"FINISHED"}
+
+
 class FLOWREEL_OT_fit_cancel(bpy.types.Operator):
-    """Stop the running fit; its checkpoint is kept and fitting the same picture again resumes it"""
+    """Stop the running fit or render: a fit keeps its checkpoint (fitting again resumes), a render its frames"""
 
     bl_idname = "flowreel.fit_cancel"
     bl_label = "Cancel"
@@ -200,10 +252,12 @@ def draw(layout, context) -> None:
             box.label(text=line, icon="TIME" if i == 0 else "NONE")
         box.operator(FLOWREEL_OT_fit_cancel.bl_idname, icon="CANCEL")
     else:
-        box.operator(FLOWREEL_OT_fit.bl_idname, icon="IMAGE_DATA")
+        row = box.row(align=True)
+        row.operator(FLOWREEL_OT_fit.bl_idname, icon="IMAGE_DATA")
+        row.operator(FLOWREEL_OT_render_film.bl_idname, text="Render Film", icon="RENDER_ANIMATION")
         if STATE.last:
             text = STATE.last.removeprefix("Flowreel: ")  # the panel says Flowreel already
             box.label(text=text, icon="ERROR" if STATE.last_kind == "ERROR" else "INFO")
 
 
-CLASSES = (FLOWREEL_OT_fit, FLOWREEL_OT_fit_cancel, FLOWREEL_OT_job_report)
+CLASSES = (FLOWREEL_OT_fit, FLOWREEL_OT_render_film, FLOWREEL_OT_fit_cancel, FLOWREEL_OT_job_report)

@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from test_addon_ops import counts
+from test_addon_ops import counts, good
 
 from flowreel.addon.core import jobs
 
@@ -132,3 +132,25 @@ def test_cancel_keeps_the_checkpoint_and_fitting_again_resumes(addon_enabled, tm
     assert bpy.ops.flowreel.fit_cancel() == {"FINISHED"}
     pump()
     assert counts(bpy) == before
+
+
+def test_render_film_from_the_panel(addon_enabled, tmp_path):
+    """The render script as a child (this Python with bpy here; Blender itself in the UI), frames counted."""
+    from flowreel.addon import fit_ops
+
+    bpy = addon_enabled
+    good(tmp_path / "t.npz")
+    s = bpy.context.scene.flowreel
+    before = counts(bpy)
+    with pytest.raises(RuntimeError, match="choose a trajectory file"):
+        bpy.ops.flowreel.render_film()
+    s.filepath = str(tmp_path / "t.npz")
+    s.resolution_x, s.resolution_y, s.fps, s.seconds, s.hold_start, s.hold_end = 64, 48, 4, 0.5, 0.0, 0.0
+    assert bpy.ops.flowreel.render_film(engine="WORKBENCH") == {"FINISHED"}
+    job = fit_ops.STATE.job
+    assert job.kind == "render" and "--resolution" in job.argv and "64x48" in job.argv
+    pump()
+    assert job.state == "done", job.message
+    assert job.steps == 3 and job.step == 3  # 0.5 s at 4 fps, plus the frame at t = 1
+    assert fit_ops.STATE.last == f"Flowreel: wrote {tmp_path / 't.mp4'}" and (tmp_path / "t.mp4").stat().st_size
+    assert counts(bpy) == before  # the film renders in the child; this scene is untouched

@@ -124,3 +124,15 @@ def test_fit_command_resumes_an_interrupted_run(tmp_path):
     assert "--resume" in jobs.fit_command(["trainer"], "logo.png", run, steps=20, seed=3)[0]
     (run / "metrics.json").write_text("{}")  # a finished fit starts again rather than resuming nothing
     assert "--resume" not in jobs.fit_command(["trainer"], "logo.png", run, steps=20, seed=3)[0]
+
+
+def test_render_flags_round_trip_through_the_render_script_parser():
+    from flowreel.addon import render_args
+    from flowreel.addon.core.options import SceneOptions
+
+    opts = SceneOptions(look="neon", easing="EASE_OUT", camera="ORBIT", resolution=(320, 240), fps=12, seconds=2.0,
+                        reverse=True, max_particles=50, seed=4)
+    args = render_args.build_parser().parse_args(["t.npz", *jobs.render_flags(opts)])
+    back = render_args.scene_options(args)
+    for name in ("look", "easing", "camera", "resolution", "fps", "seconds", "reverse", "max_particles", "seed"):
+        assert getattr(back, name) == getattr(opts, name), name

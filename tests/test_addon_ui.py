@@ -60,6 +60,10 @@ def test_fit_import_and_scrub_in_the_real_ui(blender_exe, tmp_path):
     seen = [s for s in r["steps_seen"] if s]
     assert seen and seen == sorted(seen) and len(set(seen)) > 2, r["steps_seen"]
     assert r["status_line"].startswith("Flowreel fit: step ") and ", loss " in r["status_line"]
+    # Render Film ran this very Blender in the background and counted its frames
+    assert r["render_op"] == ["FINISHED"] and r["render_argv0"] == blender_exe
+    assert r["render_last"] == f"Flowreel: wrote {out / 'film.mp4'}", r["render_last"]
+    assert (out / "film.mp4").stat().st_size > 0
     # The viewport's middle (the camera frames the picture there) shows the points at the last frame; before
     # the fit it was an empty scene. The 3D view's region runs under its header and sidebar: leave those out.
     height = r["before.png"]["window"][1]

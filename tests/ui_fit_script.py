@@ -7,7 +7,8 @@ DIR/addons/flowreel is a link to the checkout's addon/ folder: Blender enables i
 installed add-on (its addon_utils, in 3.4, enables top-level modules only, not `flowreel.addon`).
 Empties the scene, opens the sidebar on the Flowreel tab, runs Fit Picture through its operator,
 lets the add-on's timer see it through to the import, scrubs to the last frame and saves window
-screenshots (before.png, progress.png, after.png) plus result.json. Everything happens in
+screenshots (before.png, progress.png, after.png), then renders a tiny film with Render Film, and
+writes result.json. Everything happens in
 bpy.app.timers callbacks, as a user's clicks would, so the UI keeps running.
 """
 
@@ -133,7 +134,24 @@ def watch():
 
 def after():
     shot("after.png")
+    # Render Film: this Blender as a background child renders a tiny film of the imported trajectories
+    s = bpy.context.scene.flowreel
+    s.resolution_x, s.resolution_y, s.fps, s.seconds, s.hold_start, s.hold_end = 64, 48, 4, 0.5, 0.0, 0.0
+    RESULT["render_op"] = sorted(bpy.ops.flowreel.render_film(engine="WORKBENCH", output=str(OUT / "film.mp4")))
+    bpy.app.timers.register(guarded(watch_render), first_interval=0.5)
+
+
+def watch_render():
+    from flowreel import fit_ops
+
+    job = fit_ops.STATE.job
+    if job is not None:
+        RESULT["render_argv0"] = job.argv[0]
+        RESULT["render_frames"] = [job.step, job.steps]
+        return 0.5
+    RESULT["render_last"] = fit_ops.STATE.last
     done()
+    return None
 
 
 bpy.context.preferences.view.show_splash = False  # read before the UI starts: no splash over the viewport

@@ -98,6 +98,23 @@ def fit_command(trainer: list[str], image: str | os.PathLike, run_dir: Path, *, 
     return argv, export
 
 
+def render_flags(opts) -> list[str]:
+    """The render script's scene flags for a SceneOptions: the film it renders is the one the sidebar shows."""
+    from .options import scene_flags
+
+    argv: list[str] = []
+    for name, _spec, _default in scene_flags("render"):
+        value = getattr(opts, name)
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            argv += [flag] if value else []
+        elif isinstance(value, tuple):
+            argv += [flag, "x".join(str(v) for v in value)]
+        elif value is not None and value != "":
+            argv += [flag, str(value)]
+    return argv
+
+
 @dataclass
 class Job:
     """A child process whose stdout carries progress: JSON lines (the trainer) or render lines."""
@@ -205,8 +222,12 @@ class Job:
         elif self._cancelled:
             self.state = "cancelled"
             step = self.result.get("step")
-            self.message = (f"{self.kind} cancelled at step {step}; fitting again resumes from there" if step
-                            else f"{self.kind} cancelled")  # fmt: skip
+            if self.kind == "render" and self.step:
+                self.message = f"render cancelled after {self.step} of {self.steps} frames; rendering again skips them"
+            elif step:
+                self.message = f"{self.kind} cancelled at step {step}; fitting again resumes from there"
+            else:
+                self.message = f"{self.kind} cancelled"
         else:
             self.state = "failed"
             self.message = self.last_error() or f"{self.kind} failed with exit code {self.returncode}"
