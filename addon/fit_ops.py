@@ -252,9 +252,9 @@ def draw(layout, context) -> None:
             box.label(text=line, icon="TIME" if i == 0 else "NONE")
         box.operator(FLOWREEL_OT_fit_cancel.bl_idname, icon="CANCEL")
     else:
-        row = box.row(align=True)
-        row.operator(FLOWREEL_OT_fit.bl_idname, icon="IMAGE_DATA")
-        row.operator(FLOWREEL_OT_render_film.bl_idname, text="Render Film", icon="RENDER_ANIMATION")
+        col = box.column(align=True)  # stacked: side by side, the narrow sidebar cuts both labels
+        col.operator(FLOWREEL_OT_fit.bl_idname, icon="IMAGE_DATA")
+        col.operator(FLOWREEL_OT_render_film.bl_idname, icon="RENDER_ANIMATION")
         if STATE.last:
             text = STATE.last.removeprefix("Flowreel: ")  # the panel says Flowreel already
             box.label(text=text, icon="ERROR" if STATE.last_kind == "ERROR" else "INFO")

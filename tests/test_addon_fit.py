@@ -22,6 +22,9 @@ def addon_enabled(bpy, tmp_path, monkeypatch):
     require_torch = pytest.importorskip  # the real trainer needs torch; bpy-only venvs skip these tests
     require_torch("torch")
     monkeypatch.setitem(jobs.QUALITY, "draft", TINY)
+    # the trainer child inherits this: tiny tensors on a shared 2-core box run far faster on one thread
+    # (see conftest's one_torch_thread)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     addon_utils.enable("flowreel.addon", default_set=True)
     p = bpy.context.preferences.addons["flowreel.addon"].preferences
     p.trainer = f"{sys.executable} -m flowreel.trainer"

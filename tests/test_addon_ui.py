@@ -41,7 +41,8 @@ def test_fit_import_and_scrub_in_the_real_ui(blender_exe, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     trainer = f"{sys.executable} -m flowreel.trainer"
-    env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "scripts"))
+    # OMP_NUM_THREADS reaches the trainer child: one torch thread is much faster on a shared 2-core box
+    env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "scripts"), OMP_NUM_THREADS="1")
     cmd = ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24", blender_exe, "--factory-startup",
            "--enable-event-simulate", "--python", str(SCRIPT), "--",
            str(REPO / "examples" / "logo.png"), trainer, str(tmp_path / "runs"), str(out)]  # fmt: skip
