@@ -76,8 +76,8 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
         "--seed", type=nonneg_int, metavar="N", default=0, help="makes the fit repeatable (default: %(default)s)"
     )
     p.add_argument("--max-seconds", type=positive_float, metavar="S", help="stop training after this many seconds")
-    p.add_argument("--eval-samples", type=positive_int, metavar="N", default=100_000,
-                   help="particles of the closing quality check (default: %(default)s; fewer is faster)")
+    p.add_argument("--eval-samples", type=positive_int, metavar="N",
+                   help="particles of the closing quality check (default: 100000; fewer is faster)")
     add_device(p)
     g = p.add_argument_group("image")
     g.add_argument("--invert", action="store_true", help="light ink on a dark background")
@@ -134,8 +134,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 "use the same image and options, or another --out"
             )
         density = saved
+    extra = {} if args.eval_samples is None else {"eval_samples": args.eval_samples}
     config = FitConfig(method=args.method, steps=args.steps, seed=args.seed, device=args.device,
-                       max_seconds=args.max_seconds, eval_samples=args.eval_samples)  # fmt: skip
+                       max_seconds=args.max_seconds, **extra)  # fmt: skip
     try:
         config.resolved()
     except ValueError as e:
