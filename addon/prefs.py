@@ -16,9 +16,8 @@ from .core.options import LOOKS, SceneOptions
 # Blender files preferences under it.
 PACKAGE = __name__.rpartition(".")[0]
 QUALITY_ITEMS = [
-    ("draft", "Draft", "A quick fit and 30k particles: about a minute on a laptop CPU"),
-    ("standard", "Standard", "The trainer's defaults: 5000 steps, 100k particles"),
-    ("final", "Final", "Standard fit, 300k particles"),
+    ("draft", "Draft", "2000 steps, 60k particles (as `trainer movie --quality draft`)"),
+    ("final", "Final", "The trainer's full fit, 200k particles (as `trainer movie --quality final`)"),
 ]
 assert [q[0] for q in QUALITY_ITEMS] == list(QUALITY)
 

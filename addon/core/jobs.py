@@ -27,12 +27,11 @@ from pathlib import Path
 from .errors import FlowreelError
 
 PIP_INSTALL = "pip install flowreel"
-# What each quality costs. Draft is for trying things (a minute on a laptop CPU); standard is the
-# trainer's own defaults; final spends more particles, not more steps (the fit has converged by then).
+# What each quality costs: the fit and particles of `trainer movie --quality` (trainer/movie.py), so a
+# film made here matches one made there. Draft's shorter fit is fine because exports land exactly.
 QUALITY: dict[str, dict[str, int]] = {
-    "draft": {"fm": 1000, "ffjord": 100, "particles": 30_000, "frames": 121, "eval_samples": 10_000},
-    "standard": {"fm": 5000, "ffjord": 300, "particles": 100_000, "frames": 241, "eval_samples": 100_000},
-    "final": {"fm": 5000, "ffjord": 300, "particles": 300_000, "frames": 241, "eval_samples": 100_000},
+    "draft": {"fm": 2000, "ffjord": 100, "particles": 60_000, "frames": 241, "eval_samples": 10_000},
+    "final": {"fm": 5000, "ffjord": 300, "particles": 200_000, "frames": 241, "eval_samples": 100_000},
 }
 # Magic bytes of the formats Pillow (the trainer's reader) opens; anything else is refused before a child starts.
 _PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
