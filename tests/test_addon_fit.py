@@ -19,8 +19,6 @@ def addon_enabled(bpy, tmp_path, monkeypatch):
     """Enabled as Blender does it (so it has preferences), the trainer being this venv's, tiny budgets."""
     import addon_utils
 
-    require_torch = pytest.importorskip  # the real trainer needs torch; bpy-only venvs skip these tests
-    require_torch("torch")
     monkeypatch.setitem(jobs.QUALITY, "draft", TINY)
     # the trainer child inherits this: tiny tensors on a shared 2-core box run far faster on one thread
     # (see conftest's one_torch_thread)
@@ -31,6 +29,12 @@ def addon_enabled(bpy, tmp_path, monkeypatch):
     p.runs_dir = str(tmp_path / "runs")
     yield bpy
     addon_utils.disable("flowreel.addon", default_set=True)
+
+
+@pytest.fixture
+def trainer():
+    """The real trainer needs torch: the bpy-only venvs of `make test-blender` skip the tests that run it."""
+    pytest.importorskip("torch")
 
 
 def picture(path, size=32):
@@ -61,7 +65,7 @@ def wait_for_step(timeout=60.0):
         time.sleep(0.05)
 
 
-def test_fit_runs_the_trainer_and_imports(addon_enabled, tmp_path):
+def test_fit_runs_the_trainer_and_imports(addon_enabled, trainer, tmp_path):
     from flowreel.addon import fit_ops
 
     bpy = addon_enabled
@@ -98,7 +102,7 @@ def test_unreadable_picture_is_one_line(addon_enabled, tmp_path):
     assert counts(bpy) == before
 
 
-def test_failing_trainer_reports_its_last_error_line(addon_enabled, tmp_path):
+def test_failing_trainer_reports_its_last_error_line(addon_enabled, trainer, tmp_path):
     """A picture with a PNG signature but no image in it: the trainer starts, fails, says why in one line."""
     from flowreel.addon import fit_ops
 
@@ -113,7 +117,7 @@ def test_failing_trainer_reports_its_last_error_line(addon_enabled, tmp_path):
     assert counts(bpy) == before
 
 
-def test_cancel_keeps_the_checkpoint_and_fitting_again_resumes(addon_enabled, tmp_path, monkeypatch):
+def test_cancel_keeps_the_checkpoint_and_fitting_again_resumes(addon_enabled, trainer, tmp_path, monkeypatch):
     from flowreel.addon import fit_ops
 
     bpy = addon_enabled
@@ -157,3 +161,21 @@ def test_render_film_from_the_panel(addon_enabled, tmp_path):
     assert job.steps == 3 and job.step == 3  # 0.5 s at 4 fps, plus the frame at t = 1
     assert fit_ops.STATE.last == f"Flowreel: wrote {tmp_path / 't.mp4'}" and (tmp_path / "t.mp4").stat().st_size
     assert counts(bpy) == before  # the film renders in the child; this scene is untouched
+
+
+def test_disabling_the_addon_ends_a_running_job(addon_enabled, tmp_path):
+    """Nothing outlives the add-on: a child still running when it is disabled is ended, its timer removed."""
+    import addon_utils
+
+    from flowreel.addon import fit_ops
+
+    bpy = addon_enabled
+    p = bpy.context.preferences.addons["flowreel.addon"].preferences
+    p.trainer = f"{sys.executable} -c 'import time; time.sleep(120)'"  # a trainer that never finishes
+    assert bpy.ops.flowreel.fit(filepath=str(picture(tmp_path / "dot.png"))) == {"FINISHED"}
+    job = fit_ops.STATE.job
+    assert job.running and bpy.app.timers.is_registered(fit_ops.tick)
+    addon_utils.disable("flowreel.addon", default_set=True)
+    assert job._proc.poll() is not None and job.state == "cancelled"
+    assert fit_ops.STATE.job is None and not bpy.app.timers.is_registered(fit_ops.tick)
+    addon_utils.enable("flowreel.addon", default_set=True)  # for the fixture's teardown
