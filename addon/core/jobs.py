@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import FlowreelError
+from .options import SceneOptions, scene_flags
 
 PIP_INSTALL = "pip install flowreel"
 # What each quality costs: the fit and particles of `trainer movie --quality` (trainer/movie.py), so a
@@ -97,10 +98,8 @@ def fit_command(trainer: list[str], image: str | os.PathLike, run_dir: Path, *, 
     return argv, export
 
 
-def render_flags(opts) -> list[str]:
+def render_flags(opts: SceneOptions) -> list[str]:
     """The render script's scene flags for a SceneOptions: the film it renders is the one the sidebar shows."""
-    from .options import scene_flags
-
     argv: list[str] = []
     for name, _spec, _default in scene_flags("render"):
         value = getattr(opts, name)
@@ -136,7 +135,6 @@ class Job:
     _readers: list = field(default_factory=list, repr=False)
     _errors: list = field(default_factory=list, repr=False)
     _cancelled: bool = False
-    _t0: float = 0.0
 
     def start(self) -> Job:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -147,7 +145,7 @@ class Job:
             )  # fmt: skip
         except OSError as e:
             raise JobError(f"cannot start {self.argv[0]}: {e.strerror or e}") from None
-        self.state, self._t0 = "running", time.monotonic()
+        self.state = "running"
         # Reader threads: a pipe read blocks, the UI thread must not. They only move lines to a queue.
         for stream, name in ((self._proc.stdout, "out"), (self._proc.stderr, "err")):
             t = threading.Thread(target=self._read, args=(stream, name), daemon=True)
@@ -295,12 +293,9 @@ class Job:
         second = ", ".join(x for x in rest if x)
         return [first, second] if second else [first]
 
-    @property
-    def fraction(self) -> float:
-        return self.step / self.steps if self.steps else 0.0
-
 
 def clock(seconds: float) -> str:
+    """'m:ss' (or 'h:mm:ss'): the render script's progress lines (frame_loop) and the add-on's status text."""
     s = int(round(seconds))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
