@@ -84,13 +84,13 @@ def _import(path: str) -> None:
         kwargs["color"] = tuple(kwargs["color"])
     if STATE.look:
         kwargs["look"] = STATE.look
-    if settings is not None:
-        settings.filepath = path  # the sidebar's Import re-imports it with other settings
     try:
         bpy.ops.import_scene.flowreel("EXEC_DEFAULT", filepath=path, **kwargs)
     except RuntimeError as e:  # the operator has reported the one-line reason; keep it for the panel
         STATE.last, STATE.last_kind = str(e).replace("Error: ", "", 1).strip(), "ERROR"
         return
+    if settings is not None:
+        settings.filepath = path  # the sidebar's Import and Render Film take it from here
     STATE.last, STATE.last_kind = f"Flowreel: imported {Path(path).parent.name}", "INFO"
 
 
