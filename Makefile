@@ -47,12 +47,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[dev,blender]"
 	touch $@
 
-# Debian's blender (3.4, for `blender -b` tests) and ffmpeg; installed when missing and we are root.
+# Debian's blender (3.4, for `blender -b` tests and, under xvfb-run, the real-UI test) and ffmpeg; installed
+# when missing and we are root.
 system-deps:
-	@if command -v blender >/dev/null && command -v ffprobe >/dev/null; then :; \
+	@if command -v blender >/dev/null && command -v ffprobe >/dev/null && command -v xvfb-run >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq blender python3-numpy ffmpeg >/dev/null; \
-	else echo "note: install blender and ffmpeg (apt-get install blender python3-numpy ffmpeg) for the full suite"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq blender python3-numpy ffmpeg xvfb xauth >/dev/null; \
+	else echo "note: install blender, ffmpeg and xvfb (apt-get install blender python3-numpy ffmpeg xvfb xauth) for the full suite"; fi
 
 lint: setup
 	$(BIN)/ruff check .

@@ -19,6 +19,7 @@ from pathlib import Path
 from .core import timing
 from .core.errors import RenderError
 from .core.frames import FRAME_GLOB, FRAME_NAME, RECORD_KEYS, frame_done, png_size, read_record, write_record
+from .core.jobs import clock
 from .core.options import SceneOptions
 
 PROG = "flowreel-render"
@@ -44,12 +45,6 @@ def check_stamp(folder: Path, args: argparse.Namespace) -> None:
         old = None
     if old is None:
         write_record(folder, stamp)
-
-
-def clock(seconds: float) -> str:
-    """'m:ss' (or 'h:mm:ss') for progress lines."""
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
 @contextmanager

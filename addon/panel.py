@@ -1,6 +1,9 @@
-"""View3D > Sidebar > Flowreel: settings, Import, and Blender's own animation render."""
+"""View3D > Sidebar > Flowreel: Fit Picture (with progress and Cancel), settings, Import, and Blender's own
+animation render."""
 
 import bpy
+
+from . import fit_ops
 
 
 class VIEW3D_PT_flowreel(bpy.types.Panel):
@@ -14,6 +17,7 @@ class VIEW3D_PT_flowreel(bpy.types.Panel):
         layout = self.layout
         layout.use_property_split = True
         layout.use_property_decorate = False
+        fit_ops.draw(layout, context)
         layout.prop(s, "filepath")
         col = layout.column(heading="Particles")
         col.prop(s, "max_particles")

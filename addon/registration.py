@@ -5,12 +5,14 @@ import inspect
 
 import bpy
 
-from . import compat
+from . import compat, fit_ops
 from .ops import FLOWREEL_OT_import, FLOWREEL_OT_import_settings, file_handler_class
 from .panel import VIEW3D_PT_flowreel
+from .prefs import FlowreelPreferences
 from .props import FlowreelSettings
 
-CLASSES = (FlowreelSettings, FLOWREEL_OT_import, FLOWREEL_OT_import_settings, VIEW3D_PT_flowreel)
+CLASSES = (FlowreelPreferences, FlowreelSettings, FLOWREEL_OT_import, FLOWREEL_OT_import_settings,
+           *fit_ops.CLASSES, VIEW3D_PT_flowreel)
 _handler = file_handler_class()
 if _handler is not None:
     CLASSES += (_handler,)
@@ -18,6 +20,7 @@ if _handler is not None:
 
 def menu_import(self, context):
     self.layout.operator(FLOWREEL_OT_import.bl_idname, text="Flowreel trajectories (.npz)")
+    self.layout.operator(fit_ops.FLOWREEL_OT_fit.bl_idname, text="Flowreel: fit picture…")
 
 
 _registered = False
@@ -60,6 +63,7 @@ def _drop_methods() -> None:
 def unregister() -> None:
     global _registered
     _registered = False
+    fit_ops.stop()
     compat.import_menu().remove(menu_import)
     if hasattr(bpy.types.Scene, "flowreel"):
         del bpy.types.Scene.flowreel

@@ -33,7 +33,7 @@ def test_zip_layout_and_manifest(tmp_path):
     manifest = tomllib.loads(zipfile.ZipFile(path).read("flowreel/blender_manifest.toml").decode())
     assert manifest["schema_version"] == "1.0.0" and manifest["id"] == "flowreel"
     assert manifest["blender_version_min"] == "4.2.0" and manifest["type"] == "add-on"
-    assert manifest["permissions"]["files"] == "Read trajectory files and write point caches"
+    assert manifest["permissions"]["files"] == "Read pictures and trajectories, write caches, runs and films"
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
 
 

@@ -340,3 +340,34 @@ def test_scene_flags_come_from_scene_options():
             assert getattr(render, f.name) == want, f.name
     for name in ("look", "seconds", "fps", "hold_start", "hold_end", "easing", "camera"):
         assert getattr(movie, name) == getattr(defaults, name), name
+
+
+def test_fit_and_export_progress_json(tmp_path, capsys, small_fit):
+    """`--progress json`: every stdout line is one JSON object; start, steps with loss and ETA, stages, done."""
+    run, out = tmp_path / "run", tmp_path / "t.npz"
+    assert main(["fit", str(_logo(tmp_path)), "--out", str(run), "--steps", "8", "--export", str(out),
+                 "--particles", "200", "--frames", "3", "--progress", "json"]) == 0  # fmt: skip
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert events[0] == {"event": "start", "stage": "fit", "run_dir": str(run), "steps": 8, "resume": False}
+    steps = [e for e in events if e["event"] == "progress"]
+    assert steps[-1]["step"] == 8 and steps[-1]["eta"] == 0 and {"loss", "elapsed", "steps"} <= set(steps[-1])
+    assert [e["stage"] for e in events if e["event"] == "stage"] == ["eval", "export"]
+    assert events[-1]["event"] == "done" and events[-1]["status"] == "ok" and events[-1]["export"] == str(out)
+    assert main(["export", str(run), "--export", str(tmp_path / "e.npz"), "--particles", "100", "--frames", "3",
+                 "--progress", "json"]) == 0  # fmt: skip
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["event"] for e in events] == ["stage", "done"] and events[-1]["export"] == str(tmp_path / "e.npz")
+
+
+def test_fit_interrupted_progress_json(tmp_path, capsys, monkeypatch):
+    import flowreel.trainer.fit as fitmod
+
+    def interrupted(*a, **k):
+        raise fitmod.FitInterrupted(17, tmp_path)
+
+    monkeypatch.setattr(fitmod, "fit", interrupted)
+    assert main(["fit", str(_logo(tmp_path)), "--out", str(tmp_path / "r"), "--progress", "json"]) == 130
+    captured = capsys.readouterr()
+    last = json.loads(captured.out.splitlines()[-1])
+    assert last == {"event": "done", "status": "interrupted", "step": 17, "run_dir": str(tmp_path / "r")}
+    assert "interrupted at step 17" in captured.err

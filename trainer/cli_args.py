@@ -98,6 +98,26 @@ def add_landing(p) -> None:
                    "flow: the flow's own ends (default: %(default)s)")  # fmt: skip
 
 
+def add_progress(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--progress", choices=("bar", "json", "none"), default="bar",
+                   help="bar: human progress on stderr (default); json: one JSON object per line on stdout, "
+                        "for programs such as the Blender add-on; none: like --quiet")  # fmt: skip
+
+
+def json_progress(args: argparse.Namespace):
+    """The JsonProgress of `--progress json` (kept as args.json_progress), else None. JSON mode silences
+    the human lines so that stdout holds nothing but JSON."""
+    mode = getattr(args, "progress", "bar")
+    if mode != "bar":
+        args.quiet = True
+    if mode != "json":
+        return None
+    from flowreel.trainer.progress import JsonProgress
+
+    args.json_progress = JsonProgress()
+    return args.json_progress
+
+
 def say(args: argparse.Namespace, text: str) -> None:
     """Print a progress line unless --quiet."""
     if not getattr(args, "quiet", False):

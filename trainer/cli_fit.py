@@ -14,8 +14,10 @@ from flowreel.addon.core.options import number
 from flowreel.trainer.cli_args import (
     add_device,
     add_export_options,
+    add_progress,
     command,
     frames_int,
+    json_progress,
     mb,
     nonneg_float,
     nonneg_int,
@@ -33,6 +35,9 @@ def _export(run, args: argparse.Namespace, out: Path) -> None:
 
     t0 = time.perf_counter()
     say(args, f"exporting {args.particles} particles x {args.frames} frames ...")
+    jp = getattr(args, "json_progress", None)
+    if jp is not None:
+        jp.emit("stage", stage="export", particles=args.particles, frames=args.frames)
     tol = {} if args.tol is None else {"rtol": args.tol, "atol": args.tol}
     traj = export_trajectories(
         run, args.particles, args.frames, seed=args.export_seed, logp=args.logp, progress=not args.quiet,
@@ -71,6 +76,8 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
         "--seed", type=nonneg_int, metavar="N", default=0, help="makes the fit repeatable (default: %(default)s)"
     )
     p.add_argument("--max-seconds", type=positive_float, metavar="S", help="stop training after this many seconds")
+    p.add_argument("--eval-samples", type=positive_int, metavar="N",
+                   help="particles of the closing quality check (default: 100000; fewer is faster)")
     add_device(p)
     g = p.add_argument_group("image")
     g.add_argument("--invert", action="store_true", help="light ink on a dark background")
@@ -78,6 +85,7 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-side", type=number(int, lo=16, hi=4096, what="an integer from 16 to 4096"), default=512,
                    help="working size of the image's longer side (default: %(default)s)")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue an interrupted fit in RUN_DIR")
+    add_progress(p)
     g = p.add_argument_group("export (with --export)")
     add_export_options(g)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -103,6 +111,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from flowreel.trainer.density import ImageDensity, load_density
     from flowreel.trainer.trajfile import check_output_path
 
+    jp = json_progress(args)
     if args.export is not None:
         check_output_path(args.export, what="--export")
     run_dir: Path = args.out or Path("runs") / args.image.stem
@@ -125,15 +134,34 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 "use the same image and options, or another --out"
             )
         density = saved
+    extra = {} if args.eval_samples is None else {"eval_samples": args.eval_samples}
     config = FitConfig(method=args.method, steps=args.steps, seed=args.seed, device=args.device,
-                       max_seconds=args.max_seconds)  # fmt: skip
+                       max_seconds=args.max_seconds, **extra)  # fmt: skip
     try:
         config.resolved()
     except ValueError as e:
         raise UsageError(str(e)) from None
     h, w = density.shape
     say(args, f"{'resuming' if args.resume else 'fitting'} {density.name} ({w}x{h}) with {args.method} -> {run_dir}")
-    metrics = fit(density, config, run_dir, resume=args.resume, progress=not args.quiet)
+    on_step = None
+    if jp is not None:
+        saved_config = json.loads((run_dir / "config.json").read_text()) if args.resume else None
+        total = int(saved_config["steps"]) if saved_config else config.resolved().steps
+        jp.emit("start", stage="fit", run_dir=str(run_dir), steps=total, resume=bool(args.resume))
+
+        def on_step(step: int, loss: float) -> None:
+            jp.step("fit", step, total, loss)
+            if step == total:
+                jp.emit("stage", stage="eval")
+
+    from flowreel.trainer.stopping import FitInterrupted
+
+    try:
+        metrics = fit(density, config, run_dir, resume=args.resume, progress=not args.quiet, on_step=on_step)
+    except FitInterrupted as e:
+        if jp is not None:  # the checkpoint is saved: a driving program offers to resume
+            jp.emit("done", status="interrupted", step=e.step, run_dir=str(run_dir))
+        raise
     say(
         args,
         f"fitted in {metrics.get('seconds', 0):.1f} s ({metrics.get('steps')} steps): "
@@ -143,6 +171,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.export is not None:
         check_output_path(args.export, what="--export")  # the folder may have changed during a long fit
         _export(load_run(run_dir, device=args.device), args, args.export)
+    if jp is not None:
+        jp.emit("done", status="ok", run_dir=str(run_dir), export=None if args.export is None else str(args.export),
+                steps=metrics.get("steps"), seconds=metrics.get("seconds"), excess_tv=metrics.get("excess_tv"))
     return 0
 
 
@@ -163,6 +194,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
                    help="alias of --export-seed")  # fmt: skip
     add_device(p, default="cpu")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_progress(p)
 
 
 @command(
@@ -179,8 +211,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     frame time comes from the same solve. Writes a flowreel.traj/1 file (see docs/format.md)."""
     from flowreel.trainer.trajfile import check_output_path
 
+    jp = json_progress(args)
     check_output_path(args.export, what="--export")
     _export(_load_run(args.run_dir, args.device), args, args.export)
+    if jp is not None:
+        jp.emit("done", status="ok", run_dir=str(args.run_dir), export=str(args.export))
     return 0
 
 

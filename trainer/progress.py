@@ -15,3 +15,41 @@ def progress_bar(**kwargs: Any):
     kwargs.setdefault("mininterval", 0.1 if tty else 10.0)
     kwargs.setdefault("dynamic_ncols", tty)
     return tqdm(file=sys.stderr, **kwargs)
+
+
+class JsonProgress:
+    """`--progress json`: one JSON object per line on stdout, flushed, for programs that drive the
+    trainer (the Blender add-on). Events: "start", "progress" (step, steps, loss, elapsed, eta in
+    seconds), "stage" (a new stage begins: eval, export) and one final "done" (status ok or interrupted,
+    run_dir, export). Step lines are throttled: a GUI needs a few a second, not thousands."""
+
+    def __init__(self, interval: float = 0.2, stream=None) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.interval = interval
+        self.stream = stream
+        self._t0 = self._clock()
+        self._last = -float("inf")
+        self._first_step: int | None = None
+
+    def emit(self, event: str, **fields: Any) -> None:
+        import json
+
+        line = json.dumps({"event": event, **fields}, allow_nan=False, default=str)
+        print(line, file=self.stream or sys.stdout, flush=True)
+
+    def step(self, stage: str, step: int, steps: int, loss: float | None = None) -> None:
+        """A training step done; emitted at most every `interval` seconds, and always for the last one."""
+        now = self._clock()
+        if self._first_step is None:
+            self._first_step = step - 1  # the rate counts only this process's steps (resume)
+        if step < steps and now - self._last < self.interval:
+            return
+        self._last = now
+        elapsed = now - self._t0
+        done = step - self._first_step
+        eta = elapsed / done * (steps - step) if done > 0 else None
+        finite = loss is not None and loss == loss and abs(loss) != float("inf")
+        self.emit("progress", stage=stage, step=step, steps=steps, loss=round(loss, 6) if finite else None,
+                  elapsed=round(elapsed, 3), eta=None if eta is None else round(eta, 3))

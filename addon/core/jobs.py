@@ -1,0 +1,307 @@
+"""Long jobs as child processes (the trainer's fit, the render script), watched without blocking.
+
+Blender's Python has no torch, so the add-on runs `trainer fit --progress json` as a child and reads
+its lines; the UI polls `Job.poll()` from a timer and never waits. No bpy here: the job runner is
+tested with a fake trainer in plain Python.
+
+States: "running", then one of "done", "failed" (message: the child's last error line) or
+"cancelled" (after `cancel()`, which sends SIGINT so the trainer saves its checkpoint).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import FlowreelError
+from .options import SceneOptions, scene_flags
+
+PIP_INSTALL = "pip install flowreel"
+# What each quality costs: the fit and particles of `trainer movie --quality` (trainer/movie.py), so a
+# film made here matches one made there. Draft's shorter fit is fine because exports land exactly.
+QUALITY: dict[str, dict[str, int]] = {
+    "draft": {"fm": 2000, "ffjord": 100, "particles": 60_000, "frames": 241, "eval_samples": 10_000},
+    "final": {"fm": 5000, "ffjord": 300, "particles": 200_000, "frames": 241, "eval_samples": 100_000},
+}
+# Magic bytes of the formats Pillow (the trainer's reader) opens; anything else is refused before a child starts.
+_PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
+                  b"RIFF")  # fmt: skip
+_RENDER_LINE = re.compile(r"frame (\d+) \((\d+)/(\d+)\).*?elapsed ([\d:]+), ETA ([\d:]+)")
+
+
+class JobError(FlowreelError):
+    """A job cannot start (no trainer, unreadable picture); one line for the user."""
+
+
+def resolve_command(command: str) -> list[str]:
+    """The trainer command line (`trainer`, a venv's `.../bin/trainer`, `python -m flowreel.trainer`) as argv
+    with its program found; JobError with the pip command when it is not installed."""
+    argv = shlex.split(command or "trainer")
+    if not argv:
+        argv = ["trainer"]
+    exe = shutil.which(argv[0])
+    if exe is None and os.path.isfile(argv[0]) and os.access(argv[0], os.X_OK):
+        exe = argv[0]
+    if exe is None:
+        raise JobError(f"Flowreel trainer not found ({argv[0]!r}): install it with `{PIP_INSTALL}`, "
+                       "or set the trainer command in the add-on's preferences")  # fmt: skip
+    return [exe, *argv[1:]]
+
+
+def check_picture(path: str | os.PathLike) -> Path:
+    """A readable picture file, checked by its first bytes (JobError otherwise)."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as f:
+            head = f.read(16)
+    except IsADirectoryError:
+        raise JobError(f"{p.name}: is a folder, not a picture") from None
+    except FileNotFoundError:
+        raise JobError(f"{p}: no such picture") from None
+    except OSError as e:
+        raise JobError(f"{p.name}: cannot read the picture ({e.strerror or type(e).__name__})") from None
+    if not head.startswith(_PICTURE_MAGIC) or (head.startswith(b"RIFF") and head[8:12] != b"WEBP"):
+        raise JobError(f"{p.name}: not a picture (PNG, JPEG, GIF, BMP, TIFF or WebP)")
+    return p
+
+
+def run_dir_for(runs: str | os.PathLike, image: str | os.PathLike, method: str, seed: int, steps: int) -> Path:
+    """One run folder per picture and settings, so fitting the same thing again resumes its checkpoint."""
+    return Path(runs) / f"{Path(image).stem}-{method}-s{seed}-{steps}"
+
+
+def fit_command(trainer: list[str], image: str | os.PathLike, run_dir: Path, *, method: str = "fm",
+                quality: str = "draft", steps: int = 0, seed: int = 0) -> tuple[list[str], Path]:
+    """argv of the fit (+ export) and the trajectory file it writes; resumes an interrupted run in `run_dir`."""
+    q = QUALITY[quality]
+    steps = steps or q[method]
+    export = run_dir / "traj.npz"
+    argv = [*trainer, "fit", str(image), "--out", str(run_dir), "--method", method, "--steps", str(steps),
+            "--seed", str(seed), "--export", str(export), "--particles", str(q["particles"]),
+            "--frames", str(q["frames"]), "--eval-samples", str(q["eval_samples"]), "--progress", "json"]  # fmt: skip
+    # checkpoint without metrics: a fit stopped before its end (Cancel); the trainer continues it
+    if (run_dir / "checkpoint.pt").exists() and (run_dir / "density.npz").exists() and not (
+        run_dir / "metrics.json"
+    ).exists():
+        argv.append("--resume")
+    return argv, export
+
+
+def render_flags(opts: SceneOptions) -> list[str]:
+    """The render script's scene flags for a SceneOptions: the film it renders is the one the sidebar shows."""
+    argv: list[str] = []
+    for name, _spec, _default in scene_flags("render"):
+        value = getattr(opts, name)
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            argv += [flag] if value else []
+        elif isinstance(value, tuple):
+            argv += [flag, "x".join(str(v) for v in value)]
+        elif value is not None and value != "":
+            argv += [flag, str(value)]
+    return argv
+
+
+@dataclass
+class Job:
+    """A child process whose stdout carries progress: JSON lines (the trainer) or render lines."""
+
+    argv: list[str]
+    kind: str = "fit"  # "fit" or "render": a label, and how to read the lines
+    cwd: str | None = None
+    state: str = "new"
+    stage: str = ""
+    step: int = 0
+    steps: int = 0
+    loss: float | None = None
+    elapsed: float | None = None
+    eta: float | None = None
+    message: str = ""  # the last error line (failed) or the closing summary
+    result: dict = field(default_factory=dict)  # the trainer's "done" line
+    returncode: int | None = None
+    _proc: subprocess.Popen | None = field(default=None, repr=False)
+    _lines: queue.Queue = field(default_factory=queue.Queue, repr=False)
+    _readers: list = field(default_factory=list, repr=False)
+    _errors: list = field(default_factory=list, repr=False)
+    _cancelled: bool = False
+
+    def start(self) -> Job:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        try:
+            self._proc = subprocess.Popen(
+                self.argv, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace", bufsize=1,
+            )  # fmt: skip
+        except OSError as e:
+            raise JobError(f"cannot start {self.argv[0]}: {e.strerror or e}") from None
+        self.state = "running"
+        # Reader threads: a pipe read blocks, the UI thread must not. They only move lines to a queue.
+        for stream, name in ((self._proc.stdout, "out"), (self._proc.stderr, "err")):
+            t = threading.Thread(target=self._read, args=(stream, name), daemon=True)
+            t.start()
+            self._readers.append(t)
+        return self
+
+    def _read(self, stream, name: str) -> None:
+        for line in stream:
+            self._lines.put((name, line.rstrip("\n")))
+        stream.close()
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def poll(self) -> str:
+        """Take in the lines written since the last call; returns the state. Never blocks."""
+        if self.state != "running":
+            return self.state
+        self._drain()
+        if self._proc.poll() is None:
+            return self.state
+        for t in self._readers:  # the child has exited: its pipes end within moments
+            t.join(timeout=2.0)
+        self._drain()
+        self.returncode = self._proc.returncode
+        self._finish()
+        return self.state
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                name, line = self._lines.get_nowait()
+            except queue.Empty:
+                return
+            if name == "err":
+                if line.strip() and not line.startswith("\r"):
+                    self._errors = [*self._errors[-19:], line.strip()]
+            else:
+                self._take(line)
+
+    def _take(self, line: str) -> None:
+        if self.kind == "render":
+            m = _RENDER_LINE.search(line)
+            if m:
+                self.stage, self.step, self.steps = "render", int(m[2]), int(m[3])
+                self.elapsed, self.eta = _seconds(m[4]), _seconds(m[5])
+            return
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            return  # a stray human line: progress is only what the JSON says
+        if not isinstance(ev, dict):
+            return
+        kind = ev.get("event")
+        if kind in ("start", "progress", "stage"):
+            self.stage = str(ev.get("stage", self.stage))
+            self.step = int(ev.get("step", self.step) or 0)
+            self.steps = int(ev.get("steps", self.steps) or 0)
+            self.loss = ev.get("loss", self.loss)
+            self.elapsed = ev.get("elapsed", self.elapsed)
+            self.eta = ev.get("eta") if kind == "progress" else None
+        elif kind == "done":
+            self.result = ev
+
+    def _finish(self) -> None:
+        status = self.result.get("status")
+        if self.returncode == 0 and (self.kind != "fit" or status == "ok"):
+            self.state, self.message = "done", ""
+        elif self._cancelled:
+            self.state = "cancelled"
+            step = self.result.get("step")
+            if self.kind == "render" and self.step:
+                self.message = f"render cancelled after {self.step} of {self.steps} frames; rendering again skips them"
+            elif step:
+                self.message = f"{self.kind} cancelled at step {step}; fitting again resumes from there"
+            else:
+                self.message = f"{self.kind} cancelled"
+        else:
+            self.state = "failed"
+            self.message = self.last_error() or f"{self.kind} failed with exit code {self.returncode}"
+
+    def last_error(self) -> str:
+        """The child's last error line: `trainer: error: ...` if there is one, else its last stderr line."""
+        for line in reversed(self._errors):
+            if ": error:" in line or line.startswith(("Error", "error")):
+                text = line
+                break
+        else:
+            text = self._errors[-1] if self._errors else ""
+        if "No module named" in text and "flowreel" in text:
+            text += f" (install it with `{PIP_INSTALL}`)"
+        return " ".join(text.split())
+
+    def cancel(self) -> None:
+        """Ask the child to stop as Ctrl-C does: the trainer saves a checkpoint, the render keeps its frames."""
+        if self.state != "running" or self._proc.poll() is not None:
+            return
+        self._cancelled = True
+        if sys.platform == "win32":  # no SIGINT to another process there; the checkpoint is the last periodic one
+            self._proc.terminate()
+        else:
+            self._proc.send_signal(signal.SIGINT)
+
+    def kill(self) -> None:
+        """Stop at once (the add-on is being disabled); nothing is saved."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._cancelled = True
+            self._proc.kill()
+            self._proc.wait()
+        if self.state == "running":
+            self.poll()
+
+    def wait(self, timeout: float = 60.0, interval: float = 0.05) -> str:
+        """Poll until the job ends (tests and scripts; the UI polls from a timer instead)."""
+        end = time.monotonic() + timeout
+        while self.poll() == "running":
+            if time.monotonic() > end:
+                raise TimeoutError(f"{self.kind} still running after {timeout} s")
+            time.sleep(interval)
+        return self.state
+
+    def status_line(self) -> str:
+        """One line for the status bar and the panel: stage, step, loss, ETA."""
+        if self.state != "running":
+            return self.message or self.state
+        if self.stage in ("fit", "render") and self.steps:
+            what = "step" if self.stage == "fit" else "frame"
+            text = f"Flowreel {self.stage}: {what} {self.step}/{self.steps}"
+            if self.loss is not None:
+                text += f", loss {self.loss:.4g}"
+            if self.eta is not None:
+                text += f", ETA {clock(self.eta)}"
+            return text
+        return f"Flowreel: {self.stage or 'starting'}…"
+
+    def short_lines(self) -> list[str]:
+        """The status line cut in two for the sidebar: what and how far, then loss and ETA."""
+        if self.state != "running" or not self.steps or self.stage not in ("fit", "render"):
+            return [self.status_line()]
+        what = "Step" if self.stage == "fit" else "Frame"
+        first = f"{self.stage.title()}: {what} {self.step}/{self.steps}"
+        rest = [f"Loss {self.loss:.4g}" if self.loss is not None else "", f"ETA {clock(self.eta)}" if self.eta else ""]
+        second = ", ".join(x for x in rest if x)
+        return [first, second] if second else [first]
+
+
+def clock(seconds: float) -> str:
+    """'m:ss' (or 'h:mm:ss'): the render script's progress lines (frame_loop) and the add-on's status text."""
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def _seconds(text: str) -> float:
+    total = 0
+    for part in text.split(":"):
+        total = total * 60 + int(part)
+    return float(total)

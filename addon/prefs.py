@@ -1,0 +1,67 @@
+"""Add-on preferences: the trainer command, the runs folder, the default look and quality.
+
+No `from __future__ import annotations` here: Blender reads the property annotations as objects.
+"""
+
+import os
+from pathlib import Path
+
+import bpy
+from bpy.props import EnumProperty, StringProperty
+
+from .core.jobs import QUALITY
+from .core.options import LOOKS, SceneOptions
+
+# The add-on's package (flowreel.addon from pip or a checkout, bl_ext.<repo>.flowreel as an extension):
+# Blender files preferences under it.
+PACKAGE = __name__.rpartition(".")[0]
+QUALITY_ITEMS = [
+    ("draft", "Draft", "2000 steps, 60k particles (as `trainer movie --quality draft`)"),
+    ("final", "Final", "The trainer's full fit, 200k particles (as `trainer movie --quality final`)"),
+]
+assert [q[0] for q in QUALITY_ITEMS] == list(QUALITY)
+
+
+def default_runs_dir() -> str:
+    return str(Path.home() / "flowreel_runs")
+
+
+class FlowreelPreferences(bpy.types.AddonPreferences):
+    bl_idname = PACKAGE
+
+    trainer: StringProperty(
+        name="Trainer Command", default="trainer",
+        description="How to run the trainer: `trainer` on PATH, a venv's .../bin/trainer, "
+                    "or `/path/to/python -m flowreel.trainer`")  # fmt: skip
+    runs_dir: StringProperty(name="Runs Folder", subtype="DIR_PATH", default="",
+                             description="Where fits keep their checkpoints and trajectories (empty = ~/flowreel_runs)")
+    look: EnumProperty(name="Default Look", items=[(v, v.title(), "") for v in LOOKS], default=SceneOptions().look)
+    quality: EnumProperty(name="Default Quality", items=QUALITY_ITEMS, default="draft")
+
+    def draw(self, context):
+        layout = self.layout
+        layout.prop(self, "trainer")
+        layout.prop(self, "runs_dir")
+        row = layout.row()
+        row.prop(self, "look")
+        row.prop(self, "quality")
+
+
+class _Defaults:
+    """Preferences of an add-on registered by `addon.register()` from Python, which Blender does not list."""
+
+    trainer = os.environ.get("FLOWREEL_TRAINER", "trainer")
+    runs_dir = ""
+    look = SceneOptions().look
+    quality = "draft"
+
+
+def get(context=None):
+    """The add-on's preferences, or the defaults where Blender has none (registered from plain Python)."""
+    context = context or bpy.context
+    addon = context.preferences.addons.get(PACKAGE)
+    return addon.preferences if addon is not None and addon.preferences is not None else _Defaults()
+
+
+def runs_dir(prefs) -> Path:
+    return Path(bpy.path.abspath(prefs.runs_dir)) if prefs.runs_dir else Path(default_runs_dir())
