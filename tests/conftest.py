@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def _missing(what: str) -> None:
+def missing_dependency(what: str) -> None:
+    """Skip locally, fail under CI=true: CI installs every dependency the suite needs."""
     if IN_CI:
         pytest.fail(f"{what} is required in CI but missing", pytrace=False)
     pytest.skip(f"{what} not available")
@@ -25,7 +26,7 @@ def require_module(name: str):
     try:
         return importlib.import_module(name)
     except ImportError:
-        _missing(f"python module {name!r}")
+        missing_dependency(f"python module {name!r}")
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def blender_exe() -> str:
     """Path of a `blender` executable ($BLENDER or PATH)."""
     exe = os.environ.get("BLENDER") or shutil.which("blender")
     if not exe:
-        _missing("a `blender` executable")
+        missing_dependency("a `blender` executable")
     return exe
 
 
@@ -69,7 +70,7 @@ def ffmpeg_exe() -> str:
     try:
         return find_ffmpeg()
     except EncodeError:
-        _missing("ffmpeg")
+        missing_dependency("ffmpeg")
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +79,7 @@ def ffprobe_exe(ffmpeg_exe) -> str:
     side = Path(ffmpeg_exe).with_name("ffprobe")
     exe = str(side) if side.exists() else shutil.which("ffprobe")
     if not exe:
-        _missing("ffprobe")
+        missing_dependency("ffprobe")
     return exe
 
 

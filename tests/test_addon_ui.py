@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
-from conftest import REPO, _missing
+from conftest import REPO, missing_dependency, require_module
 
 SCRIPT = REPO / "tests" / "ui_fit_script.py"
 
@@ -32,9 +31,9 @@ def _luma(path: Path, box: list[int], height: int) -> np.ndarray:
 
 
 def test_fit_import_and_scrub_in_the_real_ui(blender_exe, tmp_path):
-    pytest.importorskip("torch")
+    require_module("torch")
     if not shutil.which("xvfb-run"):
-        _missing("xvfb-run (apt-get install xvfb xauth)")
+        missing_dependency("xvfb-run (apt-get install xvfb xauth)")
     addons = tmp_path / "scripts" / "addons"
     addons.mkdir(parents=True)
     (addons / "flowreel").symlink_to(REPO / "addon", target_is_directory=True)
