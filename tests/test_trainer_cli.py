@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import fit_tiny
 from PIL import Image, ImageDraw
 
 from flowreel.addon.core.trajformat import read
@@ -49,13 +50,8 @@ def _logo(tmp_path, name="logo.png"):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, one_torch_thread):
     """One real (tiny) fitted run shared by the export/eval/preview tests."""
-    from flowreel.trainer.fit import FitConfig, fit
-
     tmp = tmp_path_factory.mktemp("cli")
-    d = dens.load_density(_logo(tmp))
-    cfg = FitConfig(steps=40, hidden=32, depth=2, n_fourier=16, batch_size=256, eval_samples=500, eval_tol=1e-3)
-    fit(d, cfg, tmp / "run", progress=False)
-    return tmp / "run"
+    return fit_tiny(_logo(tmp), tmp / "run")
 
 
 def _err_line(capsys) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import fit_tiny
 from PIL import Image, ImageDraw
 
 from flowreel.addon.core.trajformat import read
@@ -32,14 +33,10 @@ def _picture(tmp_path):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, one_torch_thread):
     """A deliberately poor (40-step, tiny) fit: its own end is far from the picture."""
-    from flowreel.trainer.fit import FitConfig, fit
     from flowreel.trainer.runs import load_run
 
     tmp = tmp_path_factory.mktemp("landing")
-    d = dens.load_density(_picture(tmp))
-    cfg = FitConfig(steps=40, hidden=32, depth=2, n_fourier=16, batch_size=256, eval_samples=500, eval_tol=1e-3)
-    fit(d, cfg, tmp / "run", progress=False)
-    return load_run(tmp / "run")
+    return load_run(fit_tiny(_picture(tmp), tmp / "run"))
 
 
 @pytest.fixture(scope="module")
