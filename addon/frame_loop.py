@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .core import timing
+from .core.atomic import atomic_write
 from .core.errors import RenderError
 from .core.frames import FRAME_GLOB, FRAME_NAME, RECORD_KEYS, frame_done, png_size, read_record, write_record
 from .core.jobs import clock
@@ -91,13 +92,8 @@ def still_keys(opts: SceneOptions, frames: Sequence[int]) -> dict[int, tuple[flo
 
 
 def _copy_frame(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(f".{dst.stem}.partial.png")
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with open(src, "rb") as f, atomic_write(dst) as out:
+        shutil.copyfileobj(f, out)
 
 
 def render_frames(
