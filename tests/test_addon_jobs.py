@@ -115,7 +115,12 @@ def test_check_picture(tmp_path):
 
 
 def test_fit_command_resumes_an_interrupted_run(tmp_path):
-    run = jobs.run_dir_for(tmp_path, "logo.png", "fm", 3, 20)
+    (tmp_path / "logo.png").write_bytes(b"first picture")
+    run = jobs.run_dir_for(tmp_path, tmp_path / "logo.png", "fm", 3, 20)
+    assert run == jobs.run_dir_for(tmp_path, tmp_path / "logo.png", "fm", 3, 20)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "logo.png").write_bytes(b"an edited picture, same name")
+    assert jobs.run_dir_for(tmp_path, tmp_path / "other" / "logo.png", "fm", 3, 20) != run
     argv, export = jobs.fit_command(["trainer"], "logo.png", run, steps=20, seed=3)
     assert argv[argv.index("--steps") + 1] == "20" and "--resume" not in argv and export == run / "traj.npz"
     run.mkdir()

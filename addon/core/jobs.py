@@ -10,6 +10,7 @@ States: "running", then one of "done", "failed" (message: the child's last error
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -77,8 +78,11 @@ def check_picture(path: str | os.PathLike) -> Path:
 
 
 def run_dir_for(runs: str | os.PathLike, image: str | os.PathLike, method: str, seed: int, steps: int) -> Path:
-    """One run folder per picture and settings, so fitting the same thing again resumes its checkpoint."""
-    return Path(runs) / f"{Path(image).stem}-{method}-s{seed}-{steps}"
+    """One run folder per picture (by content) and settings, so fitting the same thing again resumes its
+    checkpoint, and an edited picture saved under the same name starts a new fit (the trainer refuses to
+    resume a run on other image bytes)."""
+    digest = hashlib.sha256(Path(image).read_bytes()).hexdigest()[:10]
+    return Path(runs) / f"{Path(image).stem}-{digest}-{method}-s{seed}-{steps}"
 
 
 def fit_command(trainer: list[str], image: str | os.PathLike, run_dir: Path, *, method: str = "fm",
