@@ -32,7 +32,7 @@ def _frame_range(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     """The render script's flags: its own, then one per scene option (from SceneOptions)."""
     p = _Parser(prog=PROG, description="Render a Flowreel trajectory file to PNG frames, MP4 and GIF.")
-    p.add_argument("traj", help="trajectory file (.npz, format flowreel.traj/1)")
+    p.add_argument("traj", help="trajectory file (.npz, format flowreel.traj/2, or /1)")
     p.add_argument("-o", "--output", help="film to write: .mp4 or .gif (default: <traj stem>.mp4 beside the file)")
     p.add_argument("--gif", action="store_true", help="also write a palette-optimised .gif beside the .mp4")
     p.add_argument("--gif-width", type=int, default=640, help="GIF width in pixels (default 640; 0 = render width)")

@@ -13,7 +13,7 @@ def make(path, T=6, N=40, D=2, times=None, seed=0):
     rng = np.random.default_rng(seed)
     pos = rng.normal(size=(T, N, D)).astype(np.float32)
     t = np.linspace(0, 1, T, dtype=np.float32) if times is None else np.asarray(times, np.float32)
-    trajformat.write(path, Trajectory(pos, t, {"extent": [-4, 4, -4, 4]}))
+    trajformat.write(path, Trajectory(pos, t, {"extent": [-4, 4, -4, 4] + [-4, 4] * (D == 3)}))
     return pos
 
 

@@ -24,7 +24,7 @@ def make_traj(path, D=2, colors=True, seed=0, T=T, N=N):
     pos = (1 - ts)[:, None, None] * z + ts[:, None, None] * x + np.sin(np.pi * ts)[:, None, None] * 0.5
     pos = pos.astype(np.float32)
     cols = rng.integers(0, 256, size=(N, 4), dtype=np.uint8) if colors else None
-    trajformat.write(path, Trajectory(pos, ts, {"extent": [-4, 4, -3, 3]}, cols))
+    trajformat.write(path, Trajectory(pos, ts, {"extent": [-4, 4, -3, 3] + [-1, 1] * (D == 3)}, cols))
     return pos, cols
 
 

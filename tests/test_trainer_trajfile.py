@@ -52,7 +52,7 @@ def test_export_roundtrip_exact(run, tmp_path):
     with np.load(path, allow_pickle=False) as z:  # plain numpy can read it, no pickles
         assert set(z.files) == {"positions", "times", "colors", "meta"}
         meta = json.loads(str(z["meta"]))
-    assert meta["format"] == "flowreel.traj/1"
+    assert meta["format"] == "flowreel.traj/2" and [k["kind"] for k in meta["keys"]] == ["noise", "picture"]
     assert meta["extent"] == pytest.approx(list(run.density.extent))
     assert meta["extent"] == pytest.approx([-4, 4, -2, 2])
     assert meta["image"]["name"] == "text.png" and meta["image"]["sha256"] == run.density.sha256

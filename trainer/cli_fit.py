@@ -208,7 +208,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 )
 def cmd_export(args: argparse.Namespace) -> int:
     """Integrate particles from t=0 (noise) to t=1 (image) with torchdiffeq's adaptive solver; every
-    frame time comes from the same solve. Writes a flowreel.traj/1 file (see docs/format.md)."""
+    frame time comes from the same solve. Writes a flowreel.traj/2 file (see docs/format.md)."""
     from flowreel.trainer.trajfile import check_output_path
 
     jp = json_progress(args)

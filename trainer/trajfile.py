@@ -1,4 +1,4 @@
-"""Writing `flowreel.traj/1` files from the trainer: metadata and safe output paths.
+"""Writing `flowreel.traj/2` files from the trainer: metadata and safe output paths.
 
 The format itself (arrays, validation, atomic write, reading) lives in `flowreel.addon.core.trajformat`, the one
 copy both halves share; this module adds what only the trainer knows: where the particles came

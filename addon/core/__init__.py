@@ -4,7 +4,7 @@ numpy and the standard library only: never bpy, never torch (tests/test_structur
 directions). The add-on zip carries it; the trainer imports this package and no other part of
 the add-on.
 
-    trajformat  the trajectory file `flowreel.traj/1` (write, read, validate)
+    trajformat  the trajectory file `flowreel.traj/2` (write, read, validate; reads /1)
     frames      the frames folder: frame names, the record file, finished-PNG checks
     atomic      write-then-rename for every output
     encode      ffmpeg: frames -> MP4 / GIF
