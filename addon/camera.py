@@ -1,21 +1,30 @@
-"""Auto-framed camera for static, push-in and orbit moves: frames the picture, or every particle.
+"""Auto-framed camera for static, push-in and orbit moves: frames the picture or shape, or every particle.
 
 Two framings (SceneOptions.framing):
-- PICTURE (default): the box of the picture (the file's `extent`), grown by the particle radius. The
-  film ends on the picture, so that is what should fill the frame; framing every particle let a few
-  strays at t = 1 and the tails of the noise cloud at t = 0 set the zoom, and the picture filled
-  about half the frame. The picture's longer side spans [-4, 4] and the noise is N(0, I), so only
-  the cloud's sparse tails reach past the frame edge.
+- PICTURE (default): the box of the picture or shape (the file's `extent`: 4 numbers for a picture on
+  the z = 0 plane, 6 for a 3-D shape), grown by the particle radius. The film ends on it, so that is
+  what should fill the frame; framing every particle let a few strays at t = 1 and the tails of the
+  noise cloud at t = 0 set the zoom, and the picture filled about half the frame. The picture's
+  longer side spans [-4, 4] and the noise is N(0, I), so only the cloud's sparse tails reach past
+  the frame edge.
 - ALL: the bounding box over ALL frames of the imported particles (gathered while the point cache
   is written), grown by the particle radius. A box is convex and so is the view frustum, so if the
   8 box corners are in view every particle at every frame is too.
 
-Either box fills 1 / (1 + margin) of the half-frame in its limiting direction (straight down, the
-last frame of a push-in); the orbit keeps all 8 corners in view at every angle of its turn.
+Either box fills 1 / (1 + margin) of the half-frame in its limiting direction (the last frame of a
+push-in); the orbit keeps all 8 corners in view at every angle of its turn.
 
-Rig: an empty at the centre of the box on the z = 0 plane (orbit pivot and depth-of-field focus
-target) with the camera as its child. The camera looks down its local -Z axis; for STATIC and
-PUSH_IN it looks straight down -Z with +Y up, for ORBIT it is tilted and the rig turns about Z.
+Rig: an empty at the centre of the box (orbit pivot and depth-of-field focus target) with the
+camera as its child. The camera looks down its local -Z axis, tilted about X by `tilt` (0 = straight
+down) and turned with the rig about Z (z is up, Blender's convention).
+- Pictures (D = 2): STATIC and PUSH_IN look straight down with +Y up; ORBIT is tilted 35 degrees
+  and sweeps 40 degrees (-20 .. +20) unless `orbit_degrees` says otherwise.
+- 3-D shapes: every move looks from 28 degrees above the horizon at a three-quarter angle (the
+  view of Blender's default camera), so the shape shows its depth; ORBIT turns a full 360 degrees
+  unless `orbit_degrees` says otherwise.
+A partial sweep is centred on that view and eased like the flow; a full turn (a multiple of 360)
+ends on it and turns at constant speed, keyed over one frame more than the film so that frame
+`end + 1` equals frame `start`: a looping film (ping-pong, GIF) turns on without a stutter.
 """
 
 from __future__ import annotations
@@ -32,9 +41,17 @@ from .core import timing
 from .core.options import SceneOptions
 
 PUSH_IN_START = 1.3  # push-in starts this much farther away than the tight fit, ends at the fit
-ORBIT_TILT = math.radians(35.0)  # camera tilt from straight down
-ORBIT_SWEEP = math.radians(40.0)  # total turn of the orbit over the film (-20 deg .. +20 deg)
+ORBIT_TILT = math.radians(35.0)  # pictures: orbit camera tilt from straight down
+ORBIT_SWEEP = math.radians(40.0)  # pictures: default total turn of the orbit (-20 deg .. +20 deg)
+TILT_3D = math.radians(62.0)  # 3-D: 28 deg above the horizon (Blender's default camera: 63.6 deg)
+TURN_3D = math.radians(35.0)  # 3-D: a three-quarter view from the front right (camera at +x, -y)
+FULL_TURN_SWEEP = math.radians(360.0)  # 3-D: default total turn of the orbit
 SENSOR_MM = 36.0
+DOF_FSTOP_2D = 2.8  # pictures: today's aperture (a flat picture is all at one depth when seen from above)
+# 3-D: the blur of the framed box's nearest side as a fraction of the frame's longer side (0.3 %: about
+# 6 pixels at 1920 wide, slightly soft); the far side is softer still by less, the centre is sharp.
+DOF_EDGE_BLUR = 0.003
+ORBIT_FIT_STEP = math.radians(0.5)  # the orbit's fit also checks angles this close between frames
 
 
 def half_tangents(opts: SceneOptions) -> tuple[float, float]:
@@ -75,16 +92,73 @@ def fit_distance(
     return float(need.max())
 
 
-def orbit_turn(frame: float, opts: SceneOptions, lay: timing.Layout) -> float:
-    return -ORBIT_SWEEP / 2 + ORBIT_SWEEP * timing.eased_progress(frame, lay.start, lay.end, opts.easing)
+def film_dim(extent: Sequence[float] | None, bbox: Sequence[float], dim: int | None = None) -> int:
+    """2 for a picture, 3 for a shape: `dim` when known, else a 6-number extent or particles off z = 0."""
+    if dim is not None:
+        return int(dim)
+    if extent is not None:
+        return 3 if len(extent) == 6 else 2
+    return 3 if bbox[5] > bbox[4] else 2
+
+
+def orbit_sweep(opts: SceneOptions, dim: int = 2) -> float:
+    """Total turn of the orbit in radians: `orbit_degrees`, or 40 degrees for pictures and 360 for 3-D."""
+    if opts.orbit_degrees:
+        return math.radians(opts.orbit_degrees)
+    return FULL_TURN_SWEEP if dim == 3 else ORBIT_SWEEP
+
+
+def is_full_turn(sweep: float) -> bool:
+    """A whole number of turns (not zero): the orbit then loops and turns at constant speed."""
+    turns = abs(sweep) / (2.0 * math.pi)
+    return turns >= 1.0 - 1e-9 and abs(turns - round(turns)) < 1e-6
+
+
+def view_angles(dim: int) -> tuple[float, float]:
+    """(tilt, turn) of the view a move starts from: straight down for pictures, three-quarter for 3-D."""
+    return (TILT_3D, TURN_3D) if dim == 3 else (0.0, 0.0)
+
+
+def orbit_turn(frame: float, opts: SceneOptions, lay: timing.Layout, dim: int = 2) -> float:
+    """The rig's turn about Z at `frame` (radians) for the ORBIT move."""
+    base = view_angles(dim)[1]
+    sweep = orbit_sweep(opts, dim)
+    if is_full_turn(sweep):  # constant speed over [start, end + 1]: frame end + 1 repeats frame start
+        return base + sweep * ((frame - lay.start) / (lay.end + 1 - lay.start) - 1.0)
+    return base - sweep / 2 + sweep * timing.eased_progress(frame, lay.start, lay.end, opts.easing)
 
 
 def framed_box(bbox: tuple[float, ...], extent: Sequence[float] | None, opts: SceneOptions) -> tuple[float, ...]:
-    """The box the camera frames: the picture's extent on the z = 0 plane, or every particle's `bbox`."""
+    """The box the camera frames: the file's extent (a picture on z = 0, or a 3-D shape's box), or
+    every particle's `bbox`."""
     if opts.framing == "PICTURE" and extent is not None:
+        if len(extent) == 6:
+            return tuple(float(v) for v in extent)
         x0, x1, y0, y1 = (float(v) for v in extent[:4])
         return (x0, x1, y0, y1, 0.0, 0.0)
     return tuple(bbox)
+
+
+def framed_size(bbox: tuple[float, ...], extent: Sequence[float] | None, opts: SceneOptions) -> float:
+    """The diagonal of the framed box (the scale lights and ambient occlusion work at)."""
+    b = framed_box(bbox, extent, opts)
+    return float(np.linalg.norm([b[1] - b[0], b[3] - b[2], b[5] - b[4]]))
+
+
+def dof_fstop(corners: np.ndarray, center: np.ndarray, rots: Sequence[np.ndarray], dist: float, tan_long: float,
+              lens_mm: float) -> float:
+    """f-stop that blurs the framed box's nearest side by DOF_EDGE_BLUR of the frame, focused on its centre.
+
+    A point at depth d, focused at s, blurs to a disk of diameter 2 A |d - s| / d on the focal plane
+    (aperture radius A = focal length / (2 f-stop), in scene units as Cycles and EEVEE take it), and
+    the frame there is 2 s tan_long wide; the nearest side (d = s - h) blurs most.
+    """
+    h = max(float(np.abs(((corners - center) @ rot)[:, 2]).max()) for rot in rots)
+    if h <= 1e-9 * max(dist, 1e-9):
+        return DOF_FSTOP_2D
+    near = max(dist - h, 0.05 * dist)
+    aperture = DOF_EDGE_BLUR * near * dist * tan_long / h
+    return float(min(max(lens_mm * 1e-3 / (2.0 * aperture), 0.5), 128.0))
 
 
 def setup_camera(
@@ -94,30 +168,39 @@ def setup_camera(
     radius: float,
     opts: SceneOptions,
     extent: Sequence[float] | None = None,
+    dim: int | None = None,
 ) -> bpy.types.Object:
     """Create the rig + camera for the chosen move and framing; make it the scene camera.
 
     `bbox`: every particle over every frame (xmin, xmax, ymin, ymax, zmin, zmax); `extent`: the
-    picture's box (xmin, xmax, ymin, ymax), framed when opts.framing is PICTURE."""
+    picture's box (4 numbers) or the shape's (6), framed when opts.framing is PICTURE; `dim`: the
+    file's dimension (inferred from `extent` when not given)."""
+    dim = film_dim(extent, bbox, dim)
     lay = timing.layout(opts)
     box = framed_box(bbox, extent, opts)
     # The picture is a flat box on z = 0: its outline is what must fill the frame (padding it in z
     # would pull the camera back by one radius for nothing).
-    corners = box_corners(box, radius, 0.0 if box[4] == box[5] == 0.0 and opts.framing == "PICTURE" else None)
-    center = np.array([(box[0] + box[1]) / 2, (box[2] + box[3]) / 2, 0.0])
+    flat = box[4] == box[5] == 0.0 and opts.framing == "PICTURE" and dim == 2
+    corners = box_corners(box, radius, 0.0 if flat else None)
+    center = np.array([(box[0] + box[1]) / 2, (box[2] + box[3]) / 2, (box[4] + box[5]) / 2])
     tan_w, tan_h = half_tangents(opts)
-    tilt = ORBIT_TILT if opts.camera == "ORBIT" else 0.0
+    tilt, base_turn = view_angles(dim)
     if opts.camera == "ORBIT":
-        turns = [orbit_turn(f, opts, lay) for f in range(lay.start, lay.end + 1)]
-        dist = max(fit_distance(corners, center, rotation(tilt, a), tan_w, tan_h, opts.margin) for a in turns)
+        tilt = TILT_3D if dim == 3 else ORBIT_TILT
+        turns = [orbit_turn(f, opts, lay, dim) for f in range(lay.start, lay.end + 1)]
+        lo, hi = min(turns), max(turns)
+        turns += list(np.linspace(lo, hi, 2 + int((hi - lo) / ORBIT_FIT_STEP)))  # between frames too
     else:
-        dist = fit_distance(corners, center, rotation(0.0, 0.0), tan_w, tan_h, opts.margin)
+        turns = [base_turn]
+    rots = [rotation(tilt, a) for a in turns]
+    dist = max(fit_distance(corners, center, r, tan_w, tan_h, opts.margin) for r in rots)
     dist = max(dist, 1e-3) * 1.0005  # float32 round-off in Blender's matrices
 
     rig = bpy.data.objects.new("Flowreel Rig", None)
     rig.empty_display_type = "PLAIN_AXES"
     rig.empty_display_size = 0.1 * max(box[1] - box[0], box[3] - box[2])
     rig.location = Vector(center)
+    rig.rotation_euler[2] = base_turn
     collection.objects.link(rig)
 
     cam_data = bpy.data.cameras.new("Flowreel Camera")
@@ -132,8 +215,9 @@ def setup_camera(
     cam_data.clip_start = max(1e-4, 0.01 * far)
     cam_data.clip_end = 2.0 * far + span
     cam_data.dof.use_dof = bool(opts.depth_of_field)
-    cam_data.dof.focus_object = rig  # the rig sits on the particle plane
-    cam_data.dof.aperture_fstop = 2.8
+    cam_data.dof.focus_object = rig  # the centre of the framed box (the picture's plane, the shape's middle)
+    cam_data.dof.aperture_fstop = (
+        dof_fstop(corners, center, rots, dist, max(tan_w, tan_h), opts.lens_mm) if dim == 3 else DOF_FSTOP_2D)
     cam = bpy.data.objects.new("Flowreel Camera", cam_data)
     collection.objects.link(cam)
     cam.parent = rig  # parent inverse stays identity: local coordinates are relative to the rig
@@ -152,9 +236,14 @@ def setup_camera(
         cam.location = axis * dist
     if opts.camera == "ORBIT":
         fc = compat.ensure_fcurve(rig, "rotation_euler", 2, "Flowreel Rig Action")
-        _key(fc, lay.start, -ORBIT_SWEEP / 2, interp, easing)
-        _key(fc, lay.end, ORBIT_SWEEP / 2, "LINEAR", "AUTO")
-        rig.rotation_euler[2] = -ORBIT_SWEEP / 2
+        if is_full_turn(orbit_sweep(opts, dim)):
+            end = lay.end + 1  # one frame past the film: frame end + 1 shows what frame start shows
+            _key(fc, lay.start, orbit_turn(lay.start, opts, lay, dim), "LINEAR", "AUTO")
+            _key(fc, end, orbit_turn(end, opts, lay, dim), "LINEAR", "AUTO")
+        else:
+            _key(fc, lay.start, orbit_turn(lay.start, opts, lay, dim), interp, easing)
+            _key(fc, lay.end, orbit_turn(lay.end, opts, lay, dim), "LINEAR", "AUTO")
+        rig.rotation_euler[2] = orbit_turn(lay.start, opts, lay, dim)
     scene.camera = cam
     return cam
 

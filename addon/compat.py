@@ -273,3 +273,71 @@ def configure_glare(node, glare) -> None:
         _set_node(node, "size", "Size", glare.size)
         _set_node(node, "strength", "Strength", glare.strength)
         _set_node(node, "saturation", "Saturation", glare.saturation)
+
+
+# --- 3-D films: depth shading per engine ----------------------------------------------------------
+def eevee_depth_shading(scene: bpy.types.Scene, ao_distance: float) -> None:
+    """Ambient occlusion and soft shadows in EEVEE. 3.x (Legacy) has switches for both (`use_gtao`,
+    `use_soft_shadows`); EEVEE Next (4.2+) always traces horizon-scan AO and soft shadows from each
+    light's size, and keeps only `use_shadows` and the AO distance (`fast_gi_distance`, 4.2+). Each
+    path is set where this Blender has it."""
+    eevee = getattr(scene, "eevee", None)
+    if eevee is None:
+        return
+    for name, value in (("use_gtao", True), ("gtao_distance", ao_distance), ("use_soft_shadows", True),
+                        ("use_shadows", True), ("fast_gi_distance", ao_distance)):
+        if hasattr(eevee, name):
+            try:
+                setattr(eevee, name, value)
+            except (AttributeError, TypeError, ValueError):
+                pass
+
+
+def workbench_depth_shading(scene: bpy.types.Scene) -> None:
+    """Workbench (previews): studio lighting with its soft shadow and cavity (same names 3.4 - 5.0)."""
+    shading = scene.display.shading
+    shading.light = "STUDIO"
+    shading.show_shadows = True
+    shading.show_cavity = True
+    shading.cavity_type = "WORLD"
+    scene.display.shadow_shift = 0.1
+    scene.display.shadow_focus = 0.5
+
+
+def light_soft_shadow(light: bpy.types.Light) -> None:
+    """Shadows on, contact shadows where the light has them (EEVEE Legacy 3.x) so that touching points
+    shade each other."""
+    light.use_shadow = True
+    if hasattr(light, "use_contact_shadow"):
+        light.use_contact_shadow = True
+
+
+# --- exporting a target mesh ----------------------------------------------------------------------
+def evaluated_mesh(obj: bpy.types.Object, depsgraph):
+    """(evaluated object, its mesh with modifiers applied): a Text or Curve object is converted too.
+    Free the mesh with `evaluated.to_mesh_clear()`. `Object.to_mesh()` of the evaluated object is the
+    same call from 2.9 to 5.0 (the `depsgraph` argument is only for non-evaluated objects)."""
+    ob_eval = obj.evaluated_get(depsgraph)
+    return ob_eval, ob_eval.to_mesh()
+
+
+def mesh_triangles(mesh: bpy.types.Mesh):
+    """int32 [F, 3] vertex indices of the mesh's triangulation (`loop_triangles`; 3.4 - 5.0 alike, but
+    only filled after `calc_loop_triangles()`, which 4.x+ do lazily and 3.x do not)."""
+    import numpy as np
+
+    mesh.calc_loop_triangles()
+    tris = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int32)
+    mesh.loop_triangles.foreach_get("vertices", tris)
+    return tris.reshape(-1, 3)
+
+
+def mesh_color_attribute(mesh: bpy.types.Mesh):
+    """The mesh's colour attribute (the active one, else the first), or None. `color_attributes` exist
+    from 3.2 (3.4 - 5.0 here); older meshes only had `vertex_colors`, face-corner byte colours, which
+    3.2+ expose as colour attributes too."""
+    attrs = getattr(mesh, "color_attributes", None)
+    if attrs is None or len(attrs) == 0:
+        return None
+    active = getattr(attrs, "active_color", None)
+    return active if active is not None else attrs[0]

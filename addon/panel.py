@@ -39,6 +39,8 @@ class VIEW3D_PT_flowreel(bpy.types.Panel):
         col.prop(s, "motion_blur")
         col = layout.column(heading="Camera")
         col.prop(s, "camera")
+        if s.camera == "ORBIT":
+            col.prop(s, "orbit_degrees")
         col.prop(s, "framing")
         col.prop(s, "margin")
         col.prop(s, "lens_mm")

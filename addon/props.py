@@ -53,6 +53,9 @@ class OptionProps:
     ping_pong: BoolProperty(name="Ping-Pong", description="Noise, image, noise: loops seamlessly",
                             default=_D.ping_pong)
     camera: EnumProperty(name="Camera", items=_items(CAMERA_MOVES), default=_D.camera)
+    orbit_degrees: FloatProperty(name="Orbit", description="Total turn of the orbit camera in degrees "
+                                 "(0 = automatic: 40 for pictures, 360 for 3-D films)",
+                                 default=_D.orbit_degrees, min=-3600.0, max=3600.0, soft_min=-360.0, soft_max=360.0)
     framing: EnumProperty(name="Framing", items=_items(FRAMINGS), default=_D.framing)
     margin: FloatProperty(name="Margin", description="Free space around the framed box, a fraction of the half-frame",
                           default=_D.margin, min=0.0, max=1.0, subtype="FACTOR")
@@ -71,6 +74,7 @@ class OptionProps:
             color=tuple(self.color), look=self.look, seconds=self.seconds, fps=self.fps,
             hold_start=self.hold_start, hold_end=self.hold_end, easing=self.easing, reverse=self.reverse,
             ping_pong=self.ping_pong, camera=self.camera, framing=self.framing, margin=self.margin,
+            orbit_degrees=self.orbit_degrees,
             resolution=(self.resolution_x, self.resolution_y),
             lens_mm=self.lens_mm, depth_of_field=self.depth_of_field, motion_blur=self.motion_blur,
             cache_dir=self.cache_dir, seed=self.seed,

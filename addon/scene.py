@@ -22,7 +22,7 @@ from collections.abc import Callable
 import bpy
 import numpy as np
 
-from . import camera, compat
+from . import camera, compat, lights
 from .core import pointcache, timing, trajformat
 from .core.errors import FlowreelError
 from .core.options import SceneOptions
@@ -66,6 +66,10 @@ def auto_radius(extent: list[float], n: int, end: np.ndarray | None = None) -> f
     half its box would come out speckled at s / 2. Given the end positions `end` [n, >=2], the ink
     area is estimated from the cells they occupy and the radius grows to cover it to COVER.
     """
+    if len(extent) == 6:  # a 3-D shape: its silhouette on screen, not a plane, must read as solid
+        from .radius3d import auto_radius_3d
+
+        return auto_radius_3d(extent, n, end)
     area = (extent[1] - extent[0]) * (extent[3] - extent[2])
     diag = math.hypot(extent[1] - extent[0], extent[3] - extent[2])
     r = 0.5 * math.sqrt(area / max(1, n))
@@ -253,6 +257,7 @@ def build_scene(
         end = np.asarray(traj.positions[-1] if idx is None else traj.positions[-1][idx])
         radius = auto_radius(traj.extent, n, end)
     extent = [float(v) for v in traj.extent]
+    dim = traj.dim
     del traj  # drop the memory map before Blender allocates the mesh
 
     guard = _Rollback(scene)
@@ -273,6 +278,7 @@ def build_scene(
         coll.objects.link(obj)
         obj["flowreel_source"] = traj_path
         obj["flowreel_samples"] = n_samples
+        obj[lights.DIM_KEY] = dim
 
         cache = obj.modifiers.new(CACHE_MOD, "MESH_CACHE")
         cache.cache_format = "PC2"
@@ -285,6 +291,8 @@ def build_scene(
         timing.key_fcurve(fc, opts, scale=float(n_samples - 1))
 
         material = apply_look(scene, opts.look)
+        if dim == 3:
+            material = lights.material_3d(material, opts.look)
         ng, radius_key = _points_node_group(radius, material)
         geo = obj.modifiers.new(POINTS_MOD, "NODES")
         geo.node_group = ng
@@ -298,7 +306,9 @@ def build_scene(
         scene.render.resolution_x, scene.render.resolution_y = opts.resolution
         scene.render.resolution_percentage = 100
         compat.set_motion_blur(scene, opts.motion_blur)
-        camera.setup_camera(scene, coll, info.bbox, radius, opts, extent)
+        cam = camera.setup_camera(scene, coll, info.bbox, radius, opts, extent, dim)
+        if dim == 3:
+            lights.light_3d(scene, coll, cam, opts.look, camera.framed_size(info.bbox, extent, opts))
     except BaseException as e:
         guard.undo()
         if not cache_existed and os.path.exists(cache_path):

@@ -101,6 +101,7 @@ def cmd_movie(args: argparse.Namespace) -> int:
         resolution=args.resolution,
         easing=args.easing,
         camera=args.camera,
+        orbit_degrees=args.orbit_degrees,
         framing=args.framing,
         margin=args.margin,
         gif=args.gif,

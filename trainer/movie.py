@@ -53,6 +53,7 @@ class MovieSettings:
     resolution: tuple[int, int] | None = None  # None = the quality's
     easing: str = "EASE_IN_OUT"
     camera: str = "STATIC"
+    orbit_degrees: float = 0.0  # the orbit's total turn; 0 = automatic (40 for pictures, 360 for 3-D)
     framing: str = "PICTURE"  # PICTURE fills the frame with the picture at the end; ALL keeps every particle in view
     margin: float = 0.08  # free space around the framed box, a fraction of the half-frame
     gif: bool = False
@@ -152,6 +153,7 @@ def make_movie(s: MovieSettings) -> MovieResult:
         "--hold-end", str(s.hold_end),
         "--easing", s.easing,
         "--camera", s.camera,
+        "--orbit-degrees", str(s.orbit_degrees),
         "--framing", s.framing,
         "--margin", str(s.margin),
         "--replace-changed",  # frames left by a film with other settings are stale; same settings resume

@@ -43,6 +43,9 @@ class SceneOptions:
     reverse: bool = False  # image dissolves into noise
     ping_pong: bool = False  # noise -> image -> noise, for looping GIFs
     camera: str = "STATIC"
+    # Total turn of the ORBIT camera in degrees (negative: clockwise); 0 = automatic: a 40 degree sweep
+    # for pictures (today's films), one full 360 degree turn for 3-D films.
+    orbit_degrees: float = 0.0
     # PICTURE: the camera frames the picture's box (the film's end); ALL: every particle of every frame.
     framing: str = "PICTURE"
     margin: float = 0.08  # free space around the framed box, as a fraction of the half-frame
@@ -72,6 +75,8 @@ class SceneOptions:
             raise OptionsError("holds must be >= 0 seconds")
         if not (0.0 <= self.margin <= 1.0):
             raise OptionsError(f"margin must be between 0 and 1, got {self.margin}")
+        if not (abs(self.orbit_degrees) <= 3600):  # also rejects NaN
+            raise OptionsError(f"orbit_degrees must be between -3600 and 3600, got {self.orbit_degrees}")
         if self.radius < 0 or self.max_particles < 0:
             raise OptionsError("radius and max_particles must be >= 0")
         w, h = self.resolution
@@ -157,6 +162,10 @@ FLAGS: dict[str, Flag] = {
     "reverse": Flag("the image dissolves into noise"),
     "ping_pong": Flag("noise -> image -> noise (looping GIFs)"),
     "camera": Flag("static, push_in or orbit", choice(CAMERA_MOVES), movie=True),
+    "orbit_degrees": Flag("total turn of the orbit camera in degrees (0 = automatic: 40 for pictures, 360 for "
+                          "3-D films; a full turn loops seamlessly)", float,
+                          number(float, -3600, 3600, what="degrees from -3600 to 3600"), movie=True,
+                          metavar="DEG"),
     "framing": Flag("picture: the picture's box fills the frame at the end; all: every particle of every frame "
                     "stays in view", choice(FRAMINGS), movie=True),
     "margin": Flag("free space around the framed box, a fraction of the half-frame (the box fills "
