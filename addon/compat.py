@@ -148,6 +148,11 @@ def import_menu() -> type:
     return bpy.types.TOPBAR_MT_file_import
 
 
+def export_menu() -> type:
+    """File > Export menu class (same name since 2.8)."""
+    return bpy.types.TOPBAR_MT_file_export
+
+
 # --- evaluated geometry ---------------------------------------------------------------------------
 def evaluated_point_positions(obj: bpy.types.Object, depsgraph=None):
     """float32 [n, 3] object-space positions of the point cloud the object evaluates to.

@@ -29,6 +29,8 @@ def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> 
         shading = scene.display.shading
         shading.light = "FLAT"
         shading.color_type = "MATERIAL"  # the look material's viewport colour
+        if any(ob.get("flowreel_dim") == 3 for ob in points):  # a shape: studio light, shadow and cavity
+            compat.workbench_depth_shading(scene)
         scene.render.use_compositing = False  # a preview: no glare pass
         # Each anti-aliasing sample is a full redraw, many times the cost of an unsmoothed frame through
         # software OpenGL (bench/results/defaults.md).

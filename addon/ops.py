@@ -1,8 +1,9 @@
-"""Operators: File > Import > Flowreel trajectories (.npz), and the sidebar's Import button."""
+"""Operators: File > Import > Flowreel trajectories (.npz), the sidebar's Import button, and
+File > Export > Flowreel target (.ply/.obj) for modelling a 3-D target in Blender."""
 
 import bpy
-from bpy.props import StringProperty
-from bpy_extras.io_utils import ImportHelper
+from bpy.props import BoolProperty, StringProperty
+from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from .core.errors import FlowreelError
 from .props import OptionProps
@@ -86,3 +87,34 @@ def file_handler_class():
             return context.area is not None and context.area.type == "VIEW_3D"
 
     return FLOWREEL_FH_import
+
+
+class FLOWREEL_OT_export_target(bpy.types.Operator, ExportHelper):
+    """Write the selected object's evaluated mesh (modifiers applied, world space) as a .ply or .obj
+    target for `trainer fit` / `trainer movie`"""
+
+    bl_idname = "export_scene.flowreel_target"
+    bl_label = "Export as Flowreel Target"
+    bl_options = {"REGISTER"}
+
+    filename_ext = ".ply"
+    check_extension = None  # .ply or .obj, whichever the name ends with (.ply when it has none)
+    filter_glob: StringProperty(default="*.ply;*.obj", options={"HIDDEN"})
+    ascii: BoolProperty(name="ASCII PLY", description="Write a text PLY instead of a binary one", default=False)
+
+    def execute(self, context):
+        import os
+
+        from .export_target import export_target
+
+        path = bpy.path.abspath(self.filepath)
+        if path and not os.path.splitext(path)[1]:
+            path += ".ply"
+        try:
+            name, tm = export_target(context, path, ascii=self.ascii)
+        except FlowreelError as e:
+            self.report({"ERROR"}, str(e).splitlines()[0] if str(e) else type(e).__name__)
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Flowreel: wrote {name} ({len(tm.vertices)} vertices, {len(tm.faces)} triangles) "
+                              f"to {os.path.basename(path)}")
+        return {"FINISHED"}

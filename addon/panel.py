@@ -51,3 +51,4 @@ class VIEW3D_PT_flowreel(bpy.types.Panel):
         layout.operator("flowreel.import_settings", icon="IMPORT")
         op = layout.operator("render.render", text="Render Animation", icon="RENDER_ANIMATION")
         op.animation = True
+        layout.operator("export_scene.flowreel_target", icon="EXPORT")

@@ -6,13 +6,13 @@ import inspect
 import bpy
 
 from . import compat, fit_ops
-from .ops import FLOWREEL_OT_import, FLOWREEL_OT_import_settings, file_handler_class
+from .ops import FLOWREEL_OT_export_target, FLOWREEL_OT_import, FLOWREEL_OT_import_settings, file_handler_class
 from .panel import VIEW3D_PT_flowreel
 from .prefs import FlowreelPreferences
 from .props import FlowreelSettings
 
 CLASSES = (FlowreelPreferences, FlowreelSettings, FLOWREEL_OT_import, FLOWREEL_OT_import_settings,
-           *fit_ops.CLASSES, VIEW3D_PT_flowreel)
+           *fit_ops.CLASSES, VIEW3D_PT_flowreel, FLOWREEL_OT_export_target)
 _handler = file_handler_class()
 if _handler is not None:
     CLASSES += (_handler,)
@@ -21,6 +21,10 @@ if _handler is not None:
 def menu_import(self, context):
     self.layout.operator(FLOWREEL_OT_import.bl_idname, text="Flowreel trajectories (.npz)")
     self.layout.operator(fit_ops.FLOWREEL_OT_fit.bl_idname, text="Flowreel: fit picture…")
+
+
+def menu_export(self, context):
+    self.layout.operator(FLOWREEL_OT_export_target.bl_idname, text="Flowreel target (.ply/.obj)")
 
 
 _registered = False
@@ -33,6 +37,7 @@ def register() -> None:
         bpy.utils.register_class(cls)
     bpy.types.Scene.flowreel = bpy.props.PointerProperty(type=FlowreelSettings)
     compat.import_menu().append(menu_import)
+    compat.export_menu().append(menu_export)
     _registered = True
     if compat.unregister_before_exit() and not _exit_hook:
         # `import addon; addon.register()` and exit is the documented use in plain Python. atexit runs
@@ -65,6 +70,7 @@ def unregister() -> None:
     _registered = False
     fit_ops.stop()
     compat.import_menu().remove(menu_import)
+    compat.export_menu().remove(menu_export)
     if hasattr(bpy.types.Scene, "flowreel"):
         del bpy.types.Scene.flowreel
     for cls in reversed(CLASSES):
