@@ -29,7 +29,7 @@ EMISSION_SHARE = 0.35  # glowing looks in 3-D: the part of the glow kept on the 
 # (direction towards the light in the rig's frame, where the camera sits at -y and above; sun angle in rad)
 KEY = ((-0.55, -0.65, 0.75), 0.14)  # upper left, in front: a soft shadow (8 degrees wide)
 RIM = ((0.35, 0.9, 0.45), 0.05)  # behind, above: a crisp outline
-STRENGTH = {"EMISSION": (2.5, 4.0), "DIFFUSE": (1.2, 2.0)}  # (key, rim) in W/m^2
+STRENGTH = {"EMISSION": (2.5, 4.0), "DIFFUSE": (0.8, 0.5)}  # (key, rim) in W/m^2
 DIM_KEY = "flowreel_dim"  # custom property on the points object: 2 or 3
 
 

@@ -1,0 +1,231 @@
+"""3-D films through the bpy module: import, camera (tilted view, full orbit that loops, framing at every
+angle, depth of field), lights, and a render that shows the points where the camera projects them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from flowreel.addon.core import trajformat
+from flowreel.addon.core.options import SceneOptions
+from flowreel.addon.core.trajformat import Trajectory
+
+T = 9
+# Eight particles at the corners of a box at t = 1 (different depths from any view), from 3-D noise.
+END = np.array([(x, y, z) for x in (-2.0, 2.0) for y in (-1.5, 1.5) for z in (-1.0, 1.0)], np.float32)
+EXTENT = [-2.0, 2.0, -1.5, 1.5, -1.0, 1.0]
+
+
+def write_3d(path, end=END, extent=EXTENT, seed=0, T=T):
+    rng = np.random.default_rng(seed)
+    start = rng.normal(size=end.shape).astype(np.float32)
+    t = np.linspace(0, 1, T, dtype=np.float32)
+    pos = ((1 - t)[:, None, None] * start + t[:, None, None] * end).astype(np.float32)
+    pos[1:-1] += 0.3 * np.sin(np.pi * t[1:-1])[:, None, None]  # curved paths: frames in between differ
+    cols = rng.integers(0, 256, size=(len(end), 4), dtype=np.uint8)
+    trajformat.write(path, Trajectory(pos, t, {"extent": extent}, cols))
+    return pos, cols
+
+
+def small(**kw):
+    base = dict(fps=8, seconds=2.0, hold_start=0.5, hold_end=0.5, resolution=(320, 180))
+    base.update(kw)
+    return SceneOptions(**base)
+
+
+def evaluated(bpy, obj, frame):
+    from flowreel.addon import compat
+
+    bpy.context.scene.frame_set(frame)
+    return compat.evaluated_point_positions(obj)
+
+
+def view(bpy, points):
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+
+    scene = bpy.context.scene
+    return np.array([tuple(world_to_camera_view(scene, scene.camera, Vector(map(float, p)))) for p in points])
+
+
+def test_3d_file_imports_positions_and_colours(bpy, tmp_path):
+    from flowreel.addon.scene import build_scene
+
+    pos, cols = write_3d(tmp_path / "s.npz")
+    opts = small()
+    obj = build_scene(bpy.context.scene, str(tmp_path / "s.npz"), opts)
+    scene = bpy.context.scene
+    np.testing.assert_allclose(evaluated(bpy, obj, scene.frame_start), pos[0], atol=2e-5)
+    np.testing.assert_allclose(evaluated(bpy, obj, scene.frame_end), pos[-1], atol=2e-5)
+    assert np.ptp(pos[-1][:, 2]) > 1.0  # z really varies: not flattened onto a plane
+    c = np.empty(len(END) * 4, np.float32)
+    obj.data.attributes["flowreel_color"].data.foreach_get("color", c)
+    srgb = cols[:, :3] / 255.0
+    np.testing.assert_allclose(c.reshape(-1, 4)[:, :3], np.where(srgb <= 0.04045, srgb / 12.92,
+                                                                 ((srgb + 0.055) / 1.055) ** 2.4), atol=1e-5)
+    assert obj["flowreel_dim"] == 3
+
+
+@pytest.mark.parametrize("move", ["STATIC", "PUSH_IN", "ORBIT"])
+def test_3d_camera_is_tilted_and_frames_the_shape_box(bpy, tmp_path, move):
+    from flowreel.addon.scene import auto_radius, build_scene
+
+    write_3d(tmp_path / "s.npz")
+    build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small(camera=move))
+    scene = bpy.context.scene
+    r = auto_radius(EXTENT, len(END), END)
+    x0, x1, y0, y1, z0, z1 = EXTENT
+    corners = [(x, y, z) for x in (x0 - r, x1 + r) for y in (y0 - r, y1 + r) for z in (z0 - r, z1 + r)]
+    widest = 0.0
+    for f in range(scene.frame_start, scene.frame_end + 1):
+        scene.frame_set(f)
+        v = view(bpy, corners)
+        assert (v[:, :2] >= -1e-5).all() and (v[:, :2] <= 1 + 1e-5).all() and (v[:, 2] > 0).all(), (move, f)
+        widest = max(widest, np.abs(v[:, :2] - 0.5).max())
+        m = scene.camera.matrix_world
+        back = np.array(m.to_3x3().col[2])  # the camera looks along -back
+        assert 0.3 < back[2] < 0.75, f"not a tilted view of the shape: back axis {back}"  # 25-70 deg above
+        assert m.translation.z > 0  # above the shape, looking down at it
+        np.testing.assert_allclose(np.array(m.to_3x3().col[0])[2], 0.0, atol=1e-6)  # horizon level
+    assert widest > 0.4  # framed, not lost in the distance
+
+
+def test_360_orbit_loops_at_constant_speed_and_keeps_the_box_in_view(bpy, tmp_path):
+    from flowreel.addon.scene import build_scene
+
+    write_3d(tmp_path / "s.npz")
+    opts = small(camera="ORBIT", ping_pong=True, easing="EASE_IN_OUT")
+    assert opts.orbit_degrees == 0  # automatic: a full turn for 3-D
+    build_scene(bpy.context.scene, str(tmp_path / "s.npz"), opts)
+    scene = bpy.context.scene
+    first, last = scene.frame_start, scene.frame_end
+    rig = scene.camera.parent
+    angles, mats = [], {}
+    for f in range(first, last + 2):
+        scene.frame_set(f)
+        angles.append(rig.rotation_euler[2])
+        mats[f] = np.array(scene.camera.matrix_world)
+    steps = np.diff(angles)
+    np.testing.assert_allclose(steps, 2 * math.pi / (last + 1 - first), rtol=1e-4)  # constant speed, one turn
+    np.testing.assert_allclose(mats[last + 1], mats[first], atol=1e-4)  # the loop's next frame is the first
+    # Every corner of the shape's box in view at the angles of the turn (a quarter turn apart and more).
+    x0, x1, y0, y1, z0, z1 = EXTENT
+    corners = [(x, y, z) for x in (x0, x1) for y in (y0, y1) for z in (z0, z1)]
+    for f in range(first, last + 1, max(1, (last - first) // 8)):
+        scene.frame_set(f)
+        v = view(bpy, corners)
+        assert (v[:, :2] >= 0).all() and (v[:, :2] <= 1).all() and (v[:, 2] > 0).all(), f
+    # The film's own timing loops too: the frame after the last shows the first frame's particles.
+    from flowreel.addon.core import timing
+
+    assert timing.flow_time(last + 1, opts) == timing.flow_time(first, opts)
+
+
+def test_orbit_degrees_sets_the_turn_and_pictures_keep_their_40_degree_sweep(bpy, tmp_path):
+    from test_addon_scene import make_traj
+
+    from flowreel.addon.scene import build_scene
+
+    def turn(path, **kw):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        build_scene(bpy.context.scene, str(path), small(camera="ORBIT", easing="LINEAR", **kw))
+        scene = bpy.context.scene
+        rig = scene.camera.parent
+        scene.frame_set(scene.frame_start)
+        a = rig.rotation_euler[2]
+        scene.frame_set(scene.frame_end)
+        return math.degrees(rig.rotation_euler[2] - a), scene
+
+    make_traj(tmp_path / "p.npz")  # a picture (D = 2)
+    sweep, scene = turn(tmp_path / "p.npz")
+    assert sweep == pytest.approx(40.0, abs=1e-3)
+    assert not [o for o in scene.objects if o.type == "LIGHT"]  # pictures: no added lights
+    assert scene.camera.data.dof.aperture_fstop == pytest.approx(2.8)
+    sweep, _ = turn(tmp_path / "p.npz", orbit_degrees=90.0)
+    assert sweep == pytest.approx(90.0, abs=1e-3)
+    write_3d(tmp_path / "s.npz")
+    sweep, scene = turn(tmp_path / "s.npz", orbit_degrees=-120.0)
+    assert sweep == pytest.approx(-120.0, abs=1e-3)
+    with pytest.raises(ValueError, match="orbit_degrees"):
+        SceneOptions(orbit_degrees=float("nan")).check()
+
+
+def test_depth_of_field_focuses_on_the_shape_centre_and_blurs_its_sides_slightly(bpy, tmp_path):
+    from flowreel.addon import camera
+    from flowreel.addon.scene import build_scene
+
+    end = END + np.float32([5.0, -3.0, 2.0])  # off the origin: the focus must follow the shape
+    extent = [-2 + 5, 2 + 5, -1.5 - 3, 1.5 - 3, -1 + 2, 1 + 2]
+    write_3d(tmp_path / "s.npz", end=end, extent=extent)
+    build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small(depth_of_field=True))
+    scene = bpy.context.scene
+    scene.frame_set(scene.frame_end)
+    cam = scene.camera
+    dof = cam.data.dof
+    assert dof.use_dof
+    focus = np.array(dof.focus_object.matrix_world.translation)
+    np.testing.assert_allclose(focus, [5.0, -3.0, 2.0], atol=1e-5)
+    # Thin lens as Cycles takes it: aperture radius = lens / (2 f-stop); blur on the focal plane,
+    # as a fraction of the frame's width there, of the nearest and farthest corners of the box.
+    eye = np.array(cam.matrix_world.translation)
+    fwd = -np.array(cam.matrix_world.to_3x3().col[2])
+    s = float((focus - eye) @ fwd)
+    a = cam.data.lens * 1e-3 / (2 * dof.aperture_fstop)
+    width = 2 * s * (camera.SENSOR_MM / 2) / cam.data.lens
+    corners = np.array([(x, y, z) for x in extent[:2] for y in extent[2:4] for z in extent[4:]])
+    d = (corners - eye) @ fwd
+    blur = 2 * a * np.abs(d - s) / d / width
+    assert 0.001 < blur.max() < 0.006  # the near side only slightly soft (about 0.3 % of the frame)
+    assert blur.min() < blur.max()
+
+
+@pytest.mark.parametrize("look", ["glow", "ink"])
+def test_3d_looks_get_key_and_rim_lights_turning_with_the_camera(bpy, tmp_path, look):
+    from flowreel.addon.scene import build_scene
+
+    write_3d(tmp_path / "s.npz")
+    obj = build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small(camera="ORBIT", look=look))
+    scene = bpy.context.scene
+    suns = [o for o in scene.objects if o.type == "LIGHT" and o.name.startswith("Flowreel")]
+    assert sorted(o.name for o in suns) == ["Flowreel Key", "Flowreel Rim"]
+    assert all(o.parent == scene.camera.parent and o.data.use_shadow for o in suns)
+    mat = obj.active_material
+    kinds = {n.bl_idname for n in mat.node_tree.nodes}
+    assert "ShaderNodeBsdfDiffuse" in kinds  # lit points: the glow keeps part of its emission
+    if look == "glow":
+        assert mat.name.endswith("_3d") and "ShaderNodeEmission" in kinds
+        assert bpy.data.materials["flowreel_glow"].node_tree.nodes.get("Diffuse BSDF") is None  # 2-D one untouched
+
+
+def test_3d_render_shows_points_where_the_camera_projects_them(bpy, tmp_path):
+    """Workbench (studio light, shadow, cavity), the last frame of a 3-D orbit: each particle is drawn at
+    its projection through the scene camera and nothing is drawn away from them."""
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+    from test_addon_render_util import check_points_drawn, read_png
+
+    from flowreel.addon import render
+
+    write_3d(tmp_path / "s.npz")
+    frames = tmp_path / "frames"
+    args = ["--fps", "4", "--seconds", "0.5", "--hold-start", "0.25", "--hold-end", "0.25", "--radius", "0.2",
+            "--resolution", "160x90", "--samples", "1", "--easing", "linear", "--camera", "orbit"]
+    assert render.main([str(tmp_path / "s.npz"), "--engine", "workbench", "--no-video", "--frames-dir",
+                        str(frames), "--frames", "5-5", *args]) == 0
+    scene = bpy.context.scene
+    scene.frame_set(5)
+    cam = scene.camera
+    assert scene.display.shading.light == "STUDIO"
+    right = cam.matrix_world.to_3x3() @ Vector((1.0, 0.0, 0.0))
+    w, h = scene.render.resolution_x, scene.render.resolution_y
+    centres, radii = [], []
+    for p in END:
+        c = world_to_camera_view(scene, cam, Vector(map(float, p)))
+        e = world_to_camera_view(scene, cam, Vector(map(float, p)) + right * 0.2)
+        centres.append((c.x * w, (1.0 - c.y) * h))
+        radii.append(abs(e.x - c.x) * w)
+    img = read_png(frames / "frame_0005.png")
+    assert img.shape == (90, 160, 3)
+    check_points_drawn(img, np.array(centres), np.array(radii), margin=2.5)
