@@ -1,0 +1,103 @@
+"""3-D films and Export as Flowreel target in a real `blender -b` (Debian's 3.4 in CI): the built zip
+installed as a legacy add-on imports a 3-D file (positions, tilted camera, full orbit, lights) and
+exports an evaluated, moved monkey and a Text object that numpy reads back."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from test_addon_3d import END, EXTENT, write_3d
+from test_addon_export_target import read_ply, xyz
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SCRIPT = r"""
+import json, math, sys
+import bpy, numpy as np
+args = json.loads(sys.argv[sys.argv.index("--") + 1])
+bpy.ops.preferences.addon_install(filepath=args["zip"])
+bpy.ops.preferences.addon_enable(module="flowreel")
+from flowreel import compat
+out = {"version": list(bpy.app.version)}
+r = bpy.ops.import_scene.flowreel(filepath=args["traj"], resolution_x=320, resolution_y=180, fps=8, seconds=2.0,
+                                  hold_start=0.5, hold_end=0.5, camera="ORBIT")
+out["import"] = sorted(r)
+scene = bpy.context.scene
+obj = bpy.data.objects["Flowreel Points"]
+scene.frame_set(scene.frame_end)
+out["end"] = compat.evaluated_point_positions(obj).tolist()
+out["back_z"] = scene.camera.matrix_world.to_3x3().col[2].z
+rig = scene.camera.parent
+scene.frame_set(scene.frame_start)
+a = rig.rotation_euler[2]
+scene.frame_set(scene.frame_end + 1)
+out["turn"] = math.degrees(rig.rotation_euler[2] - a)
+out["lights"] = sorted(o.name for o in scene.objects if o.type == "LIGHT" and o.parent == rig)
+for o in bpy.context.view_layer.objects:  # (factory settings would unload the add-on)
+    o.select_set(False)
+bpy.ops.mesh.primitive_monkey_add(size=2.0)
+ob = bpy.context.active_object
+ob.modifiers.new("sub", "SUBSURF").levels = 1
+ob.location = (3.0, -2.0, 1.5)
+ob.rotation_euler = (0.3, 0.0, 1.2)
+bpy.context.view_layer.update()
+dg = bpy.context.evaluated_depsgraph_get()
+ev = ob.evaluated_get(dg)
+me = ev.to_mesh()
+out["monkey"] = [list(ev.matrix_world @ v.co) for v in me.vertices]
+out["monkey_tris"] = sum(len(p.vertices) - 2 for p in me.polygons)
+ev.to_mesh_clear()
+out["export"] = sorted(bpy.ops.export_scene.flowreel_target(filepath=args["ply"]))
+bpy.ops.object.text_add()
+txt = bpy.context.active_object
+txt.data.body = "Hi"
+txt.data.extrude = 0.1
+for o in bpy.context.view_layer.objects:
+    o.select_set(o == txt)
+out["text"] = sorted(bpy.ops.export_scene.flowreel_target(filepath=args["obj"]))
+cam = bpy.data.objects.new("Shot", bpy.data.cameras.new("Shot"))
+bpy.context.scene.collection.objects.link(cam)
+for o in bpy.context.view_layer.objects:
+    o.select_set(o == cam)
+bpy.context.view_layer.objects.active = cam
+try:
+    bpy.ops.export_scene.flowreel_target(filepath=args["bad"])
+    out["bad"] = "no error"
+except RuntimeError as e:
+    out["bad"] = str(e)
+print("FLOWREEL_RESULT " + json.dumps(out))
+"""
+
+
+def test_3d_import_and_target_export_in_blender_binary(blender_exe, tmp_path):
+    sys.path.insert(0, os.path.join(REPO, "scripts"))
+    try:
+        import build_addon
+    finally:
+        sys.path.pop(0)
+    zip_path = build_addon.build(tmp_path / "dist")
+    pos, _ = write_3d(tmp_path / "s.npz")
+    args = json.dumps({"zip": str(zip_path), "traj": str(tmp_path / "s.npz"), "ply": str(tmp_path / "m.ply"),
+                       "obj": str(tmp_path / "t.obj"), "bad": str(tmp_path / "bad.ply")})
+    env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "user_scripts"),
+               BLENDER_USER_CONFIG=str(tmp_path / "user_config"))
+    proc = subprocess.run([blender_exe, "-b", "--factory-startup", "--python-expr", SCRIPT, "--", args],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("FLOWREEL_RESULT ")]
+    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = json.loads(lines[-1].split(" ", 1)[1])
+    assert out["import"] == ["FINISHED"]
+    np.testing.assert_allclose(out["end"], pos[-1], atol=2e-5)
+    assert len(EXTENT) == 6 and len(END) == len(out["end"])
+    assert 0.3 < out["back_z"] < 0.75  # tilted, not straight down
+    assert abs(out["turn"] - 360.0) < 1e-3  # frame end + 1 is one full turn on
+    assert out["lights"] == ["Flowreel Key", "Flowreel Rim"]
+    assert out["export"] == ["FINISHED"] and out["text"] == ["FINISHED"]
+    ply = read_ply(tmp_path / "m.ply")
+    np.testing.assert_allclose(xyz(ply), np.array(out["monkey"]), atol=1e-4)
+    assert len(ply["faces"]) == out["monkey_tris"] > 0
+    lines = (tmp_path / "t.obj").read_text().splitlines()
+    assert sum(ln.startswith("v ") for ln in lines) > 8 and sum(ln.startswith("f ") for ln in lines) > 8
+    assert "'Shot' is a camera object" in out["bad"] and not (tmp_path / "bad.ply").exists()
