@@ -91,6 +91,15 @@ def add_export_options(p: argparse.ArgumentParser) -> None:
                    help="solver rtol = atol (default: 1e-4; 1e-5 is ~2x slower for the same picture)")  # fmt: skip
 
 
+def add_target_options(p) -> None:
+    """--depth (a picture with a body) and --fill (a mesh's surface or inside): 3-D targets (fit, movie)."""
+    g = p.add_argument_group("3-D targets")
+    g.add_argument("--depth", type=positive_float, metavar="D",
+                   help="a picture becomes a slab D world units thick (z uniform in [-D/2, D/2])")  # fmt: skip
+    g.add_argument("--fill", choices=("surface", "volume"), default=None,
+                   help="a mesh: sample its surface (default) or the inside of a watertight mesh")  # fmt: skip
+
+
 def add_landing(p) -> None:
     """--landing exact|flow (export, fit --export, movie)."""
     p.add_argument("--landing", choices=("exact", "flow"), default="exact",

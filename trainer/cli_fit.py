@@ -15,6 +15,7 @@ from flowreel.trainer.cli_args import (
     add_device,
     add_export_options,
     add_progress,
+    add_target_options,
     command,
     frames_int,
     json_progress,
@@ -64,7 +65,8 @@ def _load_run(run_dir: Path, device: str):
 
 # ---- fit -----------------------------------------------------------------------------------------
 def _fit_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("image", type=Path, help="PNG/JPEG/... picture; ink = alpha, else darkness")
+    p.add_argument("image", type=Path, help="PNG/JPEG/... picture (ink = alpha, else darkness); or a 3-D target: "
+                   "a mesh (.obj .ply .stl .glb .gltf) or a point cloud (.ply with points only, .npy or .xyz [N, 3])")
     p.add_argument("--export", type=Path, metavar="TRAJ.npz", help="also export trajectories to this file")
     p.add_argument("--out", type=Path, metavar="RUN_DIR", help="run directory (default: runs/<image name>)")
     p.add_argument("--steps", type=positive_int, metavar="N",
@@ -84,6 +86,7 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threshold", type=open_fraction, metavar="X", help="binarize the ink at this level")
     g.add_argument("--max-side", type=number(int, lo=16, hi=4096, what="an integer from 16 to 4096"), default=512,
                    help="working size of the image's longer side (default: %(default)s)")  # fmt: skip
+    add_target_options(p)
     p.add_argument("--resume", action="store_true", help="continue an interrupted fit in RUN_DIR")
     add_progress(p)
     g = p.add_argument_group("export (with --export)")
@@ -99,6 +102,9 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
   trainer fit neon.jpg --invert --threshold 0.5 --export neon.npz
   trainer fit logo.png --method ffjord --device cuda
   trainer fit logo.png --resume                             # after Ctrl-C
+  trainer fit shape.obj --export shape.npz                  # 3-D: the mesh's surface (z up)
+  trainer fit shape.glb --fill volume                       # 3-D: the inside of a closed mesh
+  trainer fit logo.png --depth 1 --export slab.npz          # 3-D: the picture with a body 1 unit thick
 """,
     _fit_args,
 )
@@ -108,7 +114,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     Writes RUN_DIR/{checkpoint.pt, config.json, metrics.json, preview.png, density.npz}.
     Ctrl-C saves a checkpoint; run the same command with --resume to continue.
     """
-    from flowreel.trainer.density import ImageDensity, load_density
+    from flowreel.trainer.targets import describe, load_saved_target, load_target, saved_target_path
     from flowreel.trainer.trajfile import check_output_path
 
     jp = json_progress(args)
@@ -116,7 +122,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         check_output_path(args.export, what="--export")
     run_dir: Path = args.out or Path("runs") / args.image.stem
     _check_run_dir(run_dir)
-    density = load_density(args.image, invert=args.invert, threshold=args.threshold, max_side=args.max_side)
+    density = load_target(args.image, invert=args.invert, threshold=args.threshold, max_side=args.max_side,
+                          depth=args.depth, fill=args.fill)  # fmt: skip
 
     from flowreel.trainer.devices import resolve_device
     from flowreel.trainer.fit import FitConfig, fit
@@ -125,9 +132,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     resolve_device(args.device)  # an unavailable device fails now, not after loading everything
 
     if args.resume:
-        if not (run_dir / "checkpoint.pt").exists() or not (run_dir / "density.npz").exists():
+        if not (run_dir / "checkpoint.pt").exists() or saved_target_path(run_dir) is None:
             raise UsageError(f"--resume: nothing to resume in {run_dir} (no checkpoint); drop --resume to start")
-        saved = ImageDensity.load_saved(run_dir / "density.npz")
+        saved = load_saved_target(run_dir)
         if saved.sha256 != density.sha256 or saved.options != density.options:
             raise UsageError(
                 f"--resume: {run_dir} was fitted on {saved.name} with other image options; "
@@ -141,8 +148,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         config.resolved()
     except ValueError as e:
         raise UsageError(str(e)) from None
-    h, w = density.shape
-    say(args, f"{'resuming' if args.resume else 'fitting'} {density.name} ({w}x{h}) with {args.method} -> {run_dir}")
+    say(args, f"{'resuming' if args.resume else 'fitting'} {density.name} ({describe(density)}) with {args.method} "
+        f"-> {run_dir}")
     on_step = None
     if jp is not None:
         saved_config = json.loads((run_dir / "config.json").read_text()) if args.resume else None
@@ -162,12 +169,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if jp is not None:  # the checkpoint is saved: a driving program offers to resume
             jp.emit("done", status="interrupted", step=e.step, run_dir=str(run_dir))
         raise
-    say(
-        args,
-        f"fitted in {metrics.get('seconds', 0):.1f} s ({metrics.get('steps')} steps): "
-        f"excess TV {metrics.get('excess_tv', float('nan')):.3f} (0 = as good as sampling the picture); "
-        f"preview {run_dir / 'preview.png'}",
-    )
+    say(args, f"fitted in {metrics.get('seconds', 0):.1f} s ({metrics.get('steps')} steps): {quality_line(metrics)}; "
+        f"preview {run_dir / 'preview.png'}")
     if args.export is not None:
         check_output_path(args.export, what="--export")  # the folder may have changed during a long fit
         _export(load_run(run_dir, device=args.device), args, args.export)
@@ -175,6 +178,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
         jp.emit("done", status="ok", run_dir=str(run_dir), export=None if args.export is None else str(args.export),
                 steps=metrics.get("steps"), seconds=metrics.get("seconds"), excess_tv=metrics.get("excess_tv"))
     return 0
+
+
+def quality_line(metrics: dict) -> str:
+    """The fit's quality in words: excess TV for a picture, Chamfer and coverage next to their floor in 3-D."""
+    if "chamfer" in metrics:
+        return (f"Chamfer {metrics['chamfer']:.4f} (floor {metrics['chamfer_floor']:.4f}), coverage "
+                f"{metrics['coverage']:.3f} (floor {metrics['coverage_floor']:.3f})")  # fmt: skip
+    return f"excess TV {metrics.get('excess_tv', float('nan')):.3f} (0 = as good as sampling the picture)"
 
 
 def _check_run_dir(run_dir: Path) -> None:

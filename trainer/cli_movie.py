@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flowreel.addon.core.errors import UsageError
 from flowreel.addon.core.options import add_scene_flags, number
-from flowreel.trainer.cli_args import EXIT_INTERRUPTED, command, nonneg_int, positive_int
+from flowreel.trainer.cli_args import EXIT_INTERRUPTED, add_target_options, command, nonneg_int, positive_int
 
 
 # ---- render ------------------------------------------------------------------------------------
@@ -48,7 +48,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 def _movie_args(p: argparse.ArgumentParser) -> None:
     from flowreel.trainer.movie import QUALITY
 
-    p.add_argument("image", type=Path, help="the picture (PNG/JPEG/...; ink = alpha, else darkness)")
+    p.add_argument("image", type=Path, help="the picture (PNG/JPEG/...; ink = alpha, else darkness), or a mesh "
+                   "(.obj .ply .stl .glb .gltf) or point cloud (.ply, .npy, .xyz)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILM.mp4", help="the film to write")
     p.add_argument("--quality", choices=tuple(QUALITY), default="draft",
                    help="draft: minutes, 720p; final: 1080p, more particles and samples, motion blur")  # fmt: skip
@@ -67,6 +68,7 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--invert", action="store_true", help="light ink on a dark background")
     g.add_argument("--threshold", type=number(float, 0, 1, True, True, "a number between 0 and 1"), metavar="X")
     g.add_argument("--max-side", type=number(int, 16, 4096, what="an integer from 16 to 4096"), default=512)
+    add_target_options(p)
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where fitted runs are kept (default: runs)")
     p.add_argument("--blender", metavar="PATH", help="render with this Blender executable instead of the bpy module")
 
@@ -77,6 +79,7 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
     """  trainer movie examples/logo.png -o out/logo.mp4 --gif            # draft: a few minutes on a laptop
   trainer movie logo.png -o film.mp4 --quality final --look neon --camera orbit
   trainer movie logo.png -o loop.mp4 --seconds 3 --fps 30 --easing ease_out
+  trainer movie shape.obj -o shape.mp4 --camera orbit                # a mesh's surface, z up
 """,
     _movie_args,
 )
@@ -112,7 +115,8 @@ def cmd_movie(args: argparse.Namespace) -> int:
         runs_root=args.runs_dir,
         blender=args.blender,
         fit_config=FitConfig(method=args.method, steps=args.steps, seed=args.seed, device=args.device),
-        density_options={"invert": args.invert, "threshold": args.threshold, "max_side": args.max_side},
+        density_options={"invert": args.invert, "threshold": args.threshold, "max_side": args.max_side,
+                         **{k: v for k in ("depth", "fill") if (v := getattr(args, k)) is not None}},
     )
     try:
         result = make_movie(settings)

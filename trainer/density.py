@@ -45,6 +45,8 @@ def _fail(path: str | os.PathLike, why: str) -> DensityError:
 class ImageDensity:
     """A picture as a probability density: weights per pixel (row 0 = top), uniform inside each pixel."""
 
+    dim = 2  # the target protocol of trainer/targets.py
+
     def __init__(
         self,
         weights: np.ndarray,
@@ -117,6 +119,11 @@ class ImageDensity:
         x = xmin + (col + jitter[:, 0]) * self.pixel
         y = ymax - (row + jitter[:, 1]) * self.pixel
         return np.stack([x, y], axis=1).astype(np.float32), idx
+
+    def sample_with_colors(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(n exact samples float32 [n, 2], their pixels' RGBA uint8 [n, 4]): the target protocol's form."""
+        xy, flat = self.sample_with_pixels(n, rng)
+        return xy, self.rgba.reshape(-1, 4)[flat]
 
     def log_density(self, xy: np.ndarray) -> np.ndarray:
         """log p(x, y), float64 [n]; -inf outside the picture or on zero-weight pixels."""

@@ -17,6 +17,10 @@ from flowreel.trainer.metrics import excess_tv, histogram_tv
 
 def evaluate_run(run, samples: int, tv_particles: int, seed: int, progress: bool = True) -> dict[str, Any]:
     """The scores of `run` (a runs.Run) as the dict `trainer eval` writes to eval.json (less run_dir)."""
+    if getattr(run.density, "dim", 2) == 3:  # Chamfer and coverage instead of NLL and TV (trainer/metrics3d.py)
+        from flowreel.trainer.metrics3d import evaluate_run_3d
+
+        return evaluate_run_3d(run, tv_particles, seed, progress=progress)
     rng = np.random.default_rng(seed)
     density = run.density
     device = next(run.model.parameters()).device
@@ -53,6 +57,10 @@ def evaluate_run(run, samples: int, tv_particles: int, seed: int, progress: bool
 
 def report_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) lines of the table `trainer eval` prints."""
+    if "chamfer" in result:
+        from flowreel.trainer.metrics3d import report_rows_3d
+
+        return report_rows_3d(result)
     return [
         ("NLL of held-out image samples", f"{result['nll_nats']:.4f} ± {result['nll_stderr']:.4f} nats"),
         ("entropy of the image density (lower bound)", f"{result['entropy_nats']:.4f} nats"),

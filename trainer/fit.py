@@ -43,6 +43,7 @@ from flowreel.trainer.fit_preview import preview_png
 from flowreel.trainer.model import VectorField
 from flowreel.trainer.progress import progress_bar
 from flowreel.trainer.stopping import FitInterrupted, SigintFlag
+from flowreel.trainer.targets import run_file, target_dim
 
 METHODS = ("fm", "ffjord")
 
@@ -67,6 +68,7 @@ class FitConfig:
     lr: float | None = None
     seed: int = 0
     device: str = "auto"
+    dim: int = 2  # of the target: fit() sets it from the target (2 for a picture, 3 for a mesh, cloud or slab)
     # model
     hidden: int = 128
     depth: int = 3
@@ -112,6 +114,7 @@ class FitConfig:
             (c.steps >= 1, f"steps must be >= 1, got {c.steps}"),
             (c.batch_size >= 2, f"batch_size must be >= 2, got {c.batch_size}"),
             (math.isfinite(c.lr) and c.lr > 0, f"lr must be > 0, got {c.lr}"),
+            (c.dim in (2, 3), f"dim must be 2 or 3, got {c.dim}"),
             (c.hidden >= 1 and c.depth >= 1, "hidden and depth must be >= 1"),
             (c.n_fourier >= 0 and c.time_features >= 0, "n_fourier and time_features must be >= 0"),
             (c.fourier_scale > 0, f"fourier_scale must be > 0, got {c.fourier_scale}"),
@@ -141,6 +144,7 @@ class FitConfig:
 
     def build_model(self) -> VectorField:
         return VectorField(
+            dim=self.dim,
             hidden=self.hidden,
             depth=self.depth,
             n_fourier=self.n_fourier,
@@ -200,9 +204,13 @@ def _evaluate(model, density: ImageDensity, c: FitConfig, device) -> tuple[float
     from flowreel.trainer.metrics import excess_tv
 
     rng = np.random.default_rng([c.seed, 1])  # independent of the training stream
-    z0 = torch.from_numpy(rng.standard_normal((c.eval_samples, 2)).astype(np.float32)).to(device)
+    z0 = torch.from_numpy(rng.standard_normal((c.eval_samples, c.dim)).astype(np.float32)).to(device)
     times = torch.tensor([0.0, 1.0], device=device)
     pos, _ = integrate(model, z0, times, rtol=c.eval_tol, atol=c.eval_tol)
+    if c.dim == 3:  # Chamfer and coverage next to their sampling floor (trainer/metrics3d.py)
+        from flowreel.trainer.metrics3d import quality3d
+
+        return quality3d(pos[-1], density, rng), pos[-1]
     return float(excess_tv(pos[-1], density, rng)), pos[-1]
 
 
@@ -235,7 +243,7 @@ def fit(
         device = resolve_device(config.device if config.device != "auto" else c.device)
         ck = load_checkpoint(run_dir / CHECKPOINT, device)
     else:
-        c = config.resolved()
+        c = dataclasses.replace(config.resolved(), dim=target_dim(density))  # the target decides the dimension
         device = resolve_device(c.device)
     torch.manual_seed(c.seed)
     model = c.build_model().to(device)
@@ -252,7 +260,7 @@ def fit(
         step, train_seconds, losses = int(ck["step"]), float(ck["train_seconds"]), list(ck.get("losses", []))
     else:
         write_json(run_dir / "config.json", c.to_json())
-        density.save(run_dir / "density.npz")
+        density.save(run_dir / run_file(density))  # density.npz (picture) or target.npz (3-D)
     loss_fn = _fm_loss if c.method == "fm" else _ffjord_loss
 
     def state(complete: bool) -> dict:
@@ -333,7 +341,7 @@ def fit(
         "train_seconds": round(train_seconds, 3),
         "eval_seconds": round(eval_seconds, 3),
         "call_seconds": round(time.perf_counter() - t_call, 3),
-        "excess_tv": round(etv, 5),
+        **(etv if isinstance(etv, dict) else {"excess_tv": round(etv, 5)}),  # a dict: 3-D quality
         "eval_samples": c.eval_samples,
         "final_loss": round(float(np.mean(losses[-50:])), 6) if losses else None,
         "device": str(device),

@@ -12,6 +12,10 @@ from flowreel.trainer.density import ImageDensity
 
 def preview_png(path: Path, samples: np.ndarray, density: ImageDensity, size: int = 256) -> None:
     """Histogram of the flow's t=1 samples (left) next to the target density (right), ink dark on white."""
+    if getattr(density, "dim", 2) == 3:  # a mesh, cloud or slab: projections (trainer/preview3d.py)
+        from flowreel.trainer.preview3d import preview_png_3d
+
+        return preview_png_3d(path, samples, density)
     from PIL import Image
 
     from flowreel.trainer.metrics import density_histogram, sample_histogram

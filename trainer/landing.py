@@ -46,11 +46,19 @@ def ramp(t: np.ndarray | float, schedule: str = "smoothstep") -> np.ndarray:
     raise ValueError(f"landing schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
 
 
+def _rotation(angle: float, dim: int) -> np.ndarray:
+    """Rotation by `angle`: in the plane for 2-D; in 3-D about the (1, 1, 1) diagonal, so no cut stays on an axis."""
+    c, s = math.cos(angle), math.sin(angle)
+    if dim == 2:
+        return np.array([[c, s], [-s, c]])
+    k = np.full(3, 1 / math.sqrt(3))
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + s * kx + (1 - c) * (kx @ kx)  # Rodrigues
+
+
 def _leaves(points: np.ndarray, idx: np.ndarray, leaf: int, angle: float) -> list[np.ndarray]:
     """Median-bisection tree of `points[idx]` (axes rotated by `angle`): the index arrays of its leaves."""
-    c, s = math.cos(angle), math.sin(angle)
-    u = points[:, 0] * c + points[:, 1] * s
-    v = points[:, 1] * c - points[:, 0] * s
+    rotated = points @ _rotation(angle, points.shape[1]).T
     out: list[np.ndarray] = []
     stack = [idx]
     while stack:
@@ -59,8 +67,8 @@ def _leaves(points: np.ndarray, idx: np.ndarray, leaf: int, angle: float) -> lis
         if n <= leaf:
             out.append(node)
             continue
-        a, b = u[node], v[node]
-        key = a if np.ptp(a) >= np.ptp(b) else b
+        coords = rotated[node]
+        key = coords[:, int(np.argmax(np.ptp(coords, axis=0)))]  # the widest rotated axis (the first on a tie)
         k = n // 2
         part = np.argpartition(key, k)
         stack.append(node[part[k:]])
@@ -69,7 +77,7 @@ def _leaves(points: np.ndarray, idx: np.ndarray, leaf: int, angle: float) -> lis
 
 
 def _solve_leaf(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Column order of y that minimises the summed squared distance to x (both [m, 2], float64)."""
+    """Column order of y that minimises the summed squared distance to x (both [m, D], float64)."""
     cost = ((x[:, None, :] - y[None, :, :]) ** 2).sum(axis=2)
     _, cols = linear_sum_assignment(cost)
     return cols
@@ -78,7 +86,7 @@ def _solve_leaf(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def pair(ends: np.ndarray, targets: np.ndarray, leaf: int = LEAF, refine: int = REFINE) -> np.ndarray:
     """perm with targets[perm[i]] the partner of ends[i]: an approximate optimal transport pairing.
 
-    Both arrays are [N, 2] with the same N. See the module docstring for the method.
+    Both arrays are [N, D] (D = 2 or 3) with the same N. See the module docstring for the method.
     """
     x = np.asarray(ends, dtype=np.float64)
     y = np.asarray(targets, dtype=np.float64)
@@ -111,9 +119,9 @@ def pair(ends: np.ndarray, targets: np.ndarray, leaf: int = LEAF, refine: int = 
 
 
 def exact_samples(density: Any, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """n exact picture samples (float32 [n, 2]) and their pixels' RGBA (uint8 [n, 4])."""
-    xy, flat = density.sample_with_pixels(n, rng)
-    return xy, density.rgba.reshape(-1, 4)[flat]
+    """n exact target samples (float32 [n, D]) and their RGBA (uint8 [n, 4]): a picture's pixels' colours, a
+    mesh's texture, vertex or face colours (trainer/targets.py)."""
+    return density.sample_with_colors(n, rng)
 
 
 def land(
@@ -126,7 +134,7 @@ def land(
     leaf: int = LEAF,
     refine: int = REFINE,
 ) -> tuple[np.ndarray, dict]:
-    """Move the ends of `positions` [T, N, 2] (float32, changed IN PLACE) onto exact picture samples.
+    """Move the ends of `positions` [T, N, D] (float32, changed IN PLACE) onto exact picture samples.
 
     Returns (colors uint8 [N, 4] of the samples' pixels, a summary dict for the file's meta).
     Frame 0 is left exactly as it is (the ramp is 0 there), frame T-1 becomes the samples exactly.
@@ -138,8 +146,8 @@ def land(
     perm = pair(positions[-1], targets, leaf=leaf, refine=refine)
     targets = targets[perm]
     colors = colors[perm]
-    offset = targets - positions[-1]  # float32 [N, 2]; the only N-sized temporary
-    dist = np.hypot(offset[:, 0], offset[:, 1])
+    offset = targets - positions[-1]  # float32 [N, D]; the only N-sized temporary
+    dist = np.linalg.norm(offset, axis=1)
     weights = ramp(np.asarray(times, dtype=np.float64), schedule)
     for k, w in enumerate(weights):  # frame by frame: no [T, N, 2] temporary (1M x 241 is 1.9 GB)
         if w == 0.0:

@@ -17,12 +17,12 @@ from flowreel.addon.core.errors import FlowreelError
 from flowreel.addon.core.frames import default_frames_dir
 
 from . import trajfile
-from .density import load_density
 from .export import export_trajectories
 from .fit import FitConfig, fit
 from .launch import LaunchError, run_render
 from .runs import load_run
 from .sheet import contact_sheet
+from .targets import load_target
 
 # What each quality buys. Draft: a few minutes for a film on a small CPU, no denoiser (OpenImageDenoise
 # costs more than the render at 4 samples; bench/results/defaults.md); final: the look at its best.
@@ -64,6 +64,7 @@ class MovieSettings:
     runs_root: Path = Path("runs")
     blender: str | None = None
     fit_config: FitConfig = field(default_factory=FitConfig)
+    # + "depth" / "fill" for a 3-D target, only when given, so a picture's run key stays what it was
     density_options: dict = field(default_factory=lambda: {"invert": False, "threshold": None, "max_side": 512})
 
 
@@ -73,6 +74,7 @@ class MovieResult:
     stage_seconds: dict[str, float]
     excess_tv: float | None
     reused_fit: bool
+    metrics: dict | None = None  # the fit's metrics.json (3-D quality: Chamfer and coverage)
 
 
 def run_dir_for(image_sha256: str, stem: str, settings: MovieSettings) -> Path:
@@ -80,6 +82,7 @@ def run_dir_for(image_sha256: str, stem: str, settings: MovieSettings) -> Path:
     fit_settings = asdict(settings.fit_config)
     fit_settings.pop("device")  # where it trains does not change what it learns
     fit_settings.pop("workers")  # nor how many threads draw its batches (tests/test_trainer_batches.py)
+    fit_settings.pop("dim", None)  # the target decides it (its sha256 and options are in the key)
     key = json.dumps(
         {"image": image_sha256, "density": settings.density_options, "fit": fit_settings},
         sort_keys=True,
@@ -111,7 +114,7 @@ def make_movie(s: MovieSettings) -> MovieResult:
     if s.fit_config.steps is None and s.fit_config.method == "fm" and q.get("fit_steps"):
         s = replace(s, fit_config=replace(s.fit_config, steps=q["fit_steps"]))  # before the run key is made
     times: dict[str, float] = {}
-    density = load_density(s.image, **s.density_options)
+    density = load_target(s.image, **s.density_options)  # a picture, or a mesh / point cloud / picture with depth
     run_dir = run_dir_for(density.sha256, Path(s.image).stem, s)
 
     t0 = time.perf_counter()
@@ -177,7 +180,7 @@ def make_movie(s: MovieSettings) -> MovieResult:
         raise MovieError(f"render finished but did not write {', '.join(missing)}")
     # The render script's default frames folder; a sheet of t = 0 .. 1 to judge the film at a glance.
     files.append(contact_sheet(default_frames_dir(out), out.with_name(f"{out.stem}_sheet.png")))
-    return MovieResult(files, times, metrics.get("excess_tv"), reused)
+    return MovieResult(files, times, metrics.get("excess_tv"), reused, metrics)
 
 
 def summary(result: MovieResult) -> str:
@@ -188,4 +191,8 @@ def summary(result: MovieResult) -> str:
     lines.append("  " + ", ".join(f"{k} {v:.1f} s" for k, v in result.stage_seconds.items()))
     if result.excess_tv is not None:
         lines.append(f"  fit quality: excess TV {result.excess_tv:.3f} (0 = as good as sampling the picture)")
+    m = result.metrics or {}
+    if "chamfer" in m:
+        lines.append(f"  fit quality: Chamfer {m['chamfer']:.4f} (floor {m['chamfer_floor']:.4f}), coverage "
+                     f"{m['coverage']:.3f} (floor {m['coverage_floor']:.3f})")  # fmt: skip
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from flowreel.trainer.density import ImageDensity
 from flowreel.trainer.devices import resolve_device
 from flowreel.trainer.fit import FitConfig
 from flowreel.trainer.model import VectorField
+from flowreel.trainer.targets import load_saved_target, saved_target_path
 
 
 @dataclass
@@ -20,7 +21,7 @@ class Run:
 
     model: VectorField
     config: FitConfig
-    density: ImageDensity
+    density: ImageDensity  # or any target of trainer/targets.py (a mesh, a point cloud, a picture with depth)
     metrics: dict
     run_dir: Path
 
@@ -30,9 +31,11 @@ def load_run(run_dir: Path, device: str = "cpu") -> Run:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise MissingRunFileError(f"{run_dir}: no such run directory")
-    for name in ("config.json", CHECKPOINT, "density.npz"):
+    for name in ("config.json", CHECKPOINT):  # and the target: density.npz or target.npz (load_saved_target)
         if not (run_dir / name).exists():
             raise MissingRunFileError(f"{run_dir}: not a fitted run (missing {name})")
+    if saved_target_path(run_dir) is None:
+        raise MissingRunFileError(f"{run_dir}: not a fitted run (missing density.npz)")
     try:
         c = FitConfig.from_json(json.loads((run_dir / "config.json").read_text())).resolved()
     except (json.JSONDecodeError, TypeError) as e:
@@ -48,5 +51,4 @@ def load_run(run_dir: Path, device: str = "cpu") -> Run:
         metrics = json.loads((run_dir / "metrics.json").read_text())
     metrics.setdefault("steps", int(ck["step"]))
     metrics.setdefault("method", c.method)
-    return Run(model=model, config=c, density=ImageDensity.load_saved(run_dir / "density.npz"), metrics=metrics,
-               run_dir=run_dir)
+    return Run(model=model, config=c, density=load_saved_target(run_dir), metrics=metrics, run_dir=run_dir)

@@ -19,6 +19,7 @@ from flowreel import trainer
 from flowreel.addon.core import trajformat
 from flowreel.addon.core.errors import FlowreelError
 from flowreel.addon.core.trajformat import FORMAT, Trajectory, TrajectoryError
+from flowreel.trainer.targets import file_meta
 
 __all__ = ["FORMAT", "OutputPathError", "Trajectory", "TrajectoryError", "build_meta", "check_output_path", "write"]
 
@@ -105,6 +106,7 @@ def build_meta(
                 if (landing or {}).get("method") == "exact"
                 else "RGBA of the image at each particle's t=1 position (nearest inked pixel)"
             ),
+            **file_meta(density),  # a 3-D target: its 6-number extent, "target", z-up coordinates (trainer/targets.py)
         }
     )
 
