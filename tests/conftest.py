@@ -94,11 +94,14 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-def fit_tiny(image: Path, run_dir: Path) -> Path:
-    """A real but tiny (40-step, small network) fit of `image` into `run_dir`, for tests that need a run."""
-    from flowreel.trainer.density import load_density
-    from flowreel.trainer.fit import FitConfig, fit
+TINY_FIT = dict(steps=40, hidden=32, depth=2, n_fourier=16, batch_size=256, eval_samples=500, eval_tol=1e-3)
 
-    cfg = FitConfig(steps=40, hidden=32, depth=2, n_fourier=16, batch_size=256, eval_samples=500, eval_tol=1e-3)
-    fit(load_density(image), cfg, run_dir, progress=False)
+
+def fit_tiny(image: Path, run_dir: Path, **target_options) -> Path:
+    """A real but tiny (40-step, small network) fit of `image` into `run_dir`, for tests that need a run.
+    `target_options` go to trainer.targets.load_target (depth=, fill= for 3-D targets)."""
+    from flowreel.trainer.fit import FitConfig, fit
+    from flowreel.trainer.targets import load_target
+
+    fit(load_target(image, **target_options), FitConfig(**TINY_FIT), run_dir, progress=False)
     return run_dir
