@@ -277,3 +277,40 @@ def test_bad_3d_input_through_the_installed_command(tmp_path):
                            capture_output=True, text=True, env={**os.environ, "FLOWREEL_DEBUG": ""})  # fmt: skip
         _check_failure(r.returncode, r.stderr, args, problem)
         assert set(tmp_path.iterdir()) == before, args
+
+
+# ---- the whole job ---------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_movie_of_a_mesh_end_to_end(tmp_path, ball_run):
+    """`trainer movie shape.ply`: fits, exports a valid 3-D file and renders it (tiny budget, bpy or blender)."""
+    from conftest import TINY_FIT
+
+    from flowreel.trainer.fit import FitConfig
+    from flowreel.trainer.movie import MovieSettings, make_movie, summary
+
+    if require_module("bpy") is None:
+        return
+    shape = _two_tone_ball(tmp_path / "shape.ply")
+    s = MovieSettings(image=shape, output=tmp_path / "film.mp4", particles=1500, samples=1, resolution=(96, 64),
+                      seconds=0.5, fps=8, hold_start=0.0, hold_end=0.0, runs_root=tmp_path / "runs",
+                      fit_config=FitConfig(**TINY_FIT))  # fmt: skip
+    result = make_movie(s)
+    assert result.files[0].stat().st_size > 0
+    (traj_path,) = (tmp_path / "runs").glob("*/traj-*.npz")
+    traj = read(traj_path)
+    assert traj.dim == 3 and len(traj.extent) == 6 and traj.meta["landing"]["method"] == "exact"
+    assert "Chamfer" in summary(result)
+    frames = sorted((tmp_path / "film_frames").glob("frame_*.png"))
+    assert len(frames) >= 4
+
+
+def test_preview_of_a_3d_file_is_the_front_view(ball_run):
+    from flowreel.trainer.preview import render_frames
+
+    traj = export_trajectories(ball_run, 2000, 2, progress=False)
+    last = list(render_frames(traj, size=128, glow=0.0))[-1].astype(float).sum(axis=2)
+    lit = last > last.min() + 60
+    rows, cols = np.nonzero(lit)
+    # the sphere's front view is a disc: as tall as wide, centred
+    assert abs(np.ptp(rows) - np.ptp(cols)) <= 0.1 * np.ptp(cols)
+    assert abs(rows.mean() - last.shape[0] / 2) < 5 and abs(cols.mean() - last.shape[1] / 2) < 5

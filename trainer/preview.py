@@ -110,12 +110,15 @@ def frame_indices(n_frames: int, frames: int | None) -> np.ndarray:
 def render_frames(
     traj: trajformat.Trajectory, size: int = 512, frames: int | None = None, hold: int = 0, glow: float = 0.6
 ) -> Iterator[np.ndarray]:
-    """RGB uint8 frames [H, W, 3] of the trajectory, then the final frame `hold` more times."""
-    sp = Splatter(traj.extent, size=size, glow=glow)
-    sp.set_exposure(np.asarray(traj.positions[-1]))
+    """RGB uint8 frames [H, W, 3] of the trajectory, then the final frame `hold` more times.
+    A 3-D file is seen from the front: x right, z up (its y, depth, is dropped)."""
+    e = traj.extent
+    axes, box = ([0, 2], e[0:2] + e[4:6]) if traj.dim == 3 else ([0, 1], e)
+    sp = Splatter(box, size=size, glow=glow)
+    sp.set_exposure(np.asarray(traj.positions[-1])[:, axes])
     last = None
     for i in frame_indices(traj.n_frames, frames):
-        last = sp.render(np.asarray(traj.positions[i]))
+        last = sp.render(np.asarray(traj.positions[i])[:, axes])
         yield last
     for _ in range(hold):
         yield last

@@ -68,7 +68,8 @@ def load_target(
         try:
             density = load_density(path, invert=invert, threshold=threshold, max_side=max_side)
         except DensityError as e:
-            if "not an image" not in str(e):
+            # A file with no picture suffix that is no picture either: say what else would have been read.
+            if "not an image (unrecognised" not in str(e) or Path(path).suffix.lower() in _picture_suffixes():
                 raise
             raise fail(path, "not a picture, mesh or point cloud (unrecognised file; meshes: "
                        f"{' '.join(MESH_SUFFIXES)}, point clouds: {' '.join(POINT_SUFFIXES)})") from None
@@ -94,6 +95,12 @@ def load_target(
             raise fail(path, "--fill volume needs a closed mesh, not a point cloud")
         return mesh_target.load_points_file(path)
     return mesh_target.load_mesh_file(path, fill=fill or "surface")
+
+
+def _picture_suffixes() -> set[str]:
+    from PIL import Image
+
+    return set(Image.registered_extensions())
 
 
 def target_dim(target: Any) -> int:
