@@ -314,3 +314,20 @@ def test_preview_of_a_3d_file_is_the_front_view(ball_run):
     # the sphere's front view is a disc: as tall as wide, centred
     assert abs(np.ptp(rows) - np.ptp(cols)) <= 0.1 * np.ptp(cols)
     assert abs(rows.mean() - last.shape[0] / 2) < 5 and abs(cols.mean() - last.shape[1] / 2) < 5
+
+
+@pytest.mark.parametrize("form", ["ply-binary", "ply-ascii", "obj"])
+def test_reads_what_the_addons_export_target_writes(tmp_path, form):
+    """Blender's "Export as Flowreel target" (addon/export_target.py) writes .ply or .obj with vertex colours."""
+    from flowreel.addon.export_target import TargetMesh, obj_bytes, ply_bytes
+
+    m = trimesh.creation.icosphere(subdivisions=2)
+    top = m.vertices[:, 2] > 0
+    colors = np.column_stack([top * 255, np.zeros(len(top)), ~top * 255, np.full(len(top), 255)]).astype(np.uint8)
+    tm = TargetMesh(m.vertices.astype(np.float32), m.faces.astype(np.int32), colors)
+    path = tmp_path / ("t.obj" if form == "obj" else "t.ply")
+    path.write_bytes(obj_bytes(tm) if form == "obj" else ply_bytes(tm, ascii=form == "ply-ascii"))
+    t = load_target(path)
+    assert t.kind == "mesh" and len(t.faces) == len(m.faces) and t.meta()["colors"] == "vertex_colors"
+    pts, col = t.sample_with_colors(2000, np.random.default_rng(0))
+    assert np.all(col[pts[:, 2] > 1.5, 0] > 200) and np.all(col[pts[:, 2] < -1.5, 2] > 200)  # off the equator
