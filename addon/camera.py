@@ -51,6 +51,11 @@ DOF_FSTOP_2D = 2.8  # pictures: today's aperture (a flat picture is all at one d
 # 3-D: the blur of the framed box's nearest side as a fraction of the frame's longer side (0.3 %: about
 # 6 pixels at 1920 wide, slightly soft); the far side is softer still by less, the centre is sharp.
 DOF_EDGE_BLUR = 0.003
+# Lowest f-stop dof_fstop picks (Cycles takes any f-stop > 0; Blender's UI drags down to 0.1 and takes
+# less typed). Scenes are in metres and a shape spans several of them, so the design blur needs a wide
+# aperture: f/0.15 for a [-4, 4]^3 shape with the 50 mm lens. The former floor, f/0.5, cut that shape's
+# blur to a third (Cycles measurement: bench/RESULTS.md, tests/test_addon_dof_render.py).
+DOF_FSTOP_MIN = 0.01
 ORBIT_FIT_STEP = math.radians(0.5)  # the orbit's fit also checks angles this close between frames
 
 
@@ -158,7 +163,7 @@ def dof_fstop(corners: np.ndarray, center: np.ndarray, rots: Sequence[np.ndarray
         return DOF_FSTOP_2D
     near = max(dist - h, 0.05 * dist)
     aperture = DOF_EDGE_BLUR * near * dist * tan_long / h
-    return float(min(max(lens_mm * 1e-3 / (2.0 * aperture), 0.5), 128.0))
+    return float(min(max(lens_mm * 1e-3 / (2.0 * aperture), DOF_FSTOP_MIN), 128.0))
 
 
 def setup_camera(

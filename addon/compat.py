@@ -284,8 +284,9 @@ def configure_glare(node, glare) -> None:
 def eevee_depth_shading(scene: bpy.types.Scene, ao_distance: float) -> None:
     """Ambient occlusion and soft shadows in EEVEE. 3.x (Legacy) has switches for both (`use_gtao`,
     `use_soft_shadows`); EEVEE Next (4.2+) always traces horizon-scan AO and soft shadows from each
-    light's size, and keeps only `use_shadows` and the AO distance (`fast_gi_distance`, 4.2+). Each
-    path is set where this Blender has it."""
+    light's size, and adds `use_shadows` and the AO distance `fast_gi_distance`. Legacy names linger
+    in the RNA (4.2.23: all three; 4.5.15: `use_gtao`, `gtao_distance`; 5.0: none), where setting them
+    is harmless. Each name is set where this Blender has it."""
     eevee = getattr(scene, "eevee", None)
     if eevee is None:
         return
