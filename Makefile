@@ -20,7 +20,7 @@ test: setup system-deps
 # `make test`); the others get one venv each under .venv-blender/<version>, without torch (those tests skip).
 BPY_VERSIONS   ?= 4.2 4.5
 BLENDER_TESTS  ?= tests/test_addon_*.py tests/test_format.py tests/test_encode.py tests/test_structure.py
-BPY_VENV_DEPS  := "numpy<2" pytest pillow scipy ffmpeg-python imageio-ffmpeg tqdm
+BPY_VENV_DEPS  := "numpy<2" pytest pillow scipy ffmpeg-python imageio-ffmpeg tqdm "trimesh>=4.4,<6"
 
 test-blender: setup system-deps $(foreach v,$(BPY_VERSIONS),.venv-blender/$(v)/.installed)
 	@status=0; for v in $(BPY_VERSIONS) 5.0; do \
