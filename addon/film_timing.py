@@ -35,11 +35,13 @@ def film(obj: bpy.types.Object) -> dict[str, Any] | None:
         return None
 
 
-def store(obj: bpy.types.Object, opts: SceneOptions, keys: Sequence[dict[str, Any]], key_input: str = "") -> None:
-    """Remember the film's keys and resolved timing on `obj`; fill its key rows where registered."""
+def store(obj: bpy.types.Object, opts: SceneOptions, keys: Sequence[dict[str, Any]], samples: Sequence[float],
+          key_input: str = "") -> None:
+    """Remember the film's keys (with the cache sample of each) and resolved timing on `obj`; fill its key
+    rows where registered."""
     lay = timing.layout(opts)
     obj[FILM] = json.dumps({
-        "keys": [{"name": sequence.key_label(k, i), "kind": k.get("kind"), "index": int(k["index"])}
+        "keys": [{"name": sequence.key_label(k, i), "kind": k.get("kind"), "sample": samples[i]}
                  for i, k in enumerate(keys)],
         "fps": opts.fps, "easing": opts.easing, "reverse": opts.reverse, "ping_pong": opts.ping_pong,
         "key_holds": list(opts.key_holds), "move_seconds": list(opts.move_seconds),
@@ -96,7 +98,7 @@ def retime(obj: bpy.types.Object, scene: bpy.types.Scene, holds: Sequence[float]
                         key_holds=tuple(max(0.0, h) for h in holds), move_seconds=tuple(max(1e-3, m) for m in moves))
     lay = timing.layout(opts, f["start"])
     timing.key_fcurve(compat.ensure_fcurve(obj, CACHE_PATH, 0, ACTION), opts, frame_start=f["start"],
-                      samples=[k["index"] for k in f["keys"]])
+                      samples=[k["sample"] for k in f["keys"]])
     geo = obj.modifiers.get(POINTS_MOD)
     if f["key_input"] and geo is not None:
         key_fcurve(obj, geo, f["key_input"], opts, ACTION, frame_start=f["start"])

@@ -237,7 +237,7 @@ def build_scene(
     name = os.path.basename(traj_path)
     traj = trajformat.read(traj_path, mmap=True, check_finite=False)  # finite check: in the cache pass
     opts = sequence.resolve_file(opts, traj)  # seconds of every hold and move (a sequence's keys)
-    film_keys, samples = traj.keys, [int(k["index"]) for k in traj.keys]
+    film_keys = traj.keys
     n_all, n_samples = traj.n_particles, traj.n_frames
     idx = subset_indices(n_all, opts.max_particles, opts.seed)
     n = n_all if idx is None else len(idx)
@@ -252,6 +252,9 @@ def build_scene(
     except BaseException:
         _remove_if_empty(folder, made_folder)  # a rejected file leaves no empty cache folder behind
         raise
+    # The cache sample of each key: its frame, or where its time fell on the grid uneven times were resampled to.
+    samples = [float(traj.times[k["index"]]) * (n_samples - 1) if info.resampled else int(k["index"])
+               for k in film_keys]
     colors = None if traj.colors is None else np.asarray(traj.colors if idx is None else traj.colors[idx])
     kc = None if traj.key_colors is None else (traj.key_colors if idx is None else traj.key_colors[:, idx])
     per_key = key_colors.per_key_colors(opts, kc, info.start, display_colors)
@@ -304,7 +307,7 @@ def build_scene(
         geo[radius_key] = radius
         obj.data.materials.append(material)
         key_input = key_colors.install(obj, geo, per_key, opts, "Flowreel Timing") if per_key is not None else ""
-        film_timing.store(obj, opts, film_keys, key_input)
+        film_timing.store(obj, opts, film_keys, samples, key_input)
 
         lay = timing.layout(opts)
         scene.frame_start, scene.frame_end = lay.start, lay.end

@@ -18,8 +18,10 @@ RED, BLUE = (255, 0, 0, 255), (0, 0, 255, 255)
 PER = 8  # file frames per move
 
 
-def make_seq(path, N=120, seed=0, key_hold=None, move_seconds=(None, None), colors=True, format_ok=True):
-    """noise -> square -> ring over 2 * PER + 1 file frames; key 1 = the square (red), key 2 = the ring (blue)."""
+def make_seq(path, N=120, seed=0, key_hold=None, move_seconds=(None, None), colors=True, format_ok=True,
+             per=(PER, PER)):
+    """noise -> square -> ring over per[0] + per[1] + 1 file frames (each move even in time, at times 0, 0.5,
+    1); key 1 = the square (red), key 2 = the ring (blue)."""
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(N, 2))
     side, which = rng.uniform(-1.5, 1.5, N), rng.integers(0, 4, N)
@@ -28,17 +30,17 @@ def make_seq(path, N=120, seed=0, key_hold=None, move_seconds=(None, None), colo
     a = np.linspace(0, 2 * np.pi, N, endpoint=False)
     ring = np.stack([2.5 * np.cos(a), 2.5 * np.sin(a)], 1)
     ends = [z, square, ring]
-    T = 2 * PER + 1
+    T = per[0] + per[1] + 1
     pos = np.empty((T, N, 2), np.float32)
     for m in range(2):
-        for j in range(PER + 1):  # a curved path: samples between keys are not a straight line
-            u = j / PER
-            pos[m * PER + j] = (1 - u) * ends[m] + u * ends[m + 1] + 0.3 * np.sin(np.pi * u)
-    times = np.linspace(0, 1, T, dtype=np.float32)
+        for j in range(per[m] + 1):  # a curved path: samples between keys are not a straight line
+            u = j / per[m]
+            pos[m * per[0] + j] = (1 - u) * ends[m] + u * ends[m + 1] + 0.3 * np.sin(np.pi * u)
+    times = np.concatenate([np.linspace(0, 0.5, per[0] + 1)[:-1], np.linspace(0.5, 1, per[1] + 1)]).astype(np.float32)
     kc = np.stack([np.tile(np.array(c, np.uint8), (N, 1)) for c in (RED, RED, BLUE)])
     keys = [
         {"index": 0, "time": 0.0, "kind": "noise", "name": None, "sha256": None, "extent": None, "hold": None},
-        {"index": PER, "time": float(times[PER]), "kind": "picture", "name": "square.png", "sha256": "0" * 64,
+        {"index": per[0], "time": float(times[per[0]]), "kind": "picture", "name": "square.png", "sha256": "0" * 64,
          "extent": [-1.5, 1.5, -1.5, 1.5], "hold": key_hold},
         {"index": T - 1 if format_ok else PER, "time": 1.0, "kind": "picture", "name": "ring.png",
          "sha256": "1" * 64, "extent": [-2.5, 2.5, -2.5, 2.5], "hold": None},
@@ -132,9 +134,9 @@ def _evaluated(bpy, obj, frame):
     raise LookupError("no point cloud")
 
 
-def _expected(pos, o, frame):
+def _expected(pos, o, frame, samples=(0, PER, 2 * PER)):
     """Positions at `frame`: the cache sample of the key position, linear between file frames."""
-    x = timing.sample_at(timing.key_position(frame, o), [0, PER, 2 * PER])
+    x = timing.sample_at(timing.key_position(frame, o), samples)
     j = min(int(np.floor(x)), len(pos) - 2)
     return (1 - (x - j)) * pos[j] + (x - j) * pos[j + 1]
 
@@ -163,6 +165,26 @@ def test_keys_land_holds_hold_and_colours_blend(bpy, tmp_path):
         np.testing.assert_allclose(c[0, :3], want, atol=1e-5, err_msg=f"frame {f}, s = {s}")
     _, c = _evaluated(bpy, obj, 25)
     assert c[0, 0] == pytest.approx(0.5, abs=1e-5) and c[0, 2] == pytest.approx(0.5, abs=1e-5)
+
+
+def test_moves_at_their_own_rates_keep_their_frames(bpy, tmp_path):
+    """A 4-frame move then a 12-frame one (times even within each move, not overall): no resampling, each
+    key at its own frame of the file."""
+    from flowreel.addon import film_timing
+    from flowreel.addon.core.pointcache import uniform_times
+    from flowreel.addon.scene import build_scene
+
+    pos = make_seq(tmp_path / "s.npz", per=(4, 12))
+    traj = trajformat.read(tmp_path / "s.npz")
+    assert not uniform_times(traj.times) and uniform_times(traj.times, knots=[0, 4, 16])
+    assert not uniform_times(np.linspace(0, 1, 17) ** 2, knots=[0, 4, 16])
+    obj = build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small())
+    o = film_timing.film_options(obj, small())
+    lay = timing.layout(o)
+    for stop, index in zip(lay.stops, (0, 4, 16), strict=True):
+        np.testing.assert_allclose(_evaluated(bpy, obj, stop.arrive)[0], pos[index], atol=1e-5)
+    for f in (8, 23, 26):
+        np.testing.assert_allclose(_evaluated(bpy, obj, f)[0], _expected(pos, o, f, (0, 4, 16)), atol=2e-5)
 
 
 def test_single_flow_and_uniform_colours_import_as_before(bpy, tmp_path):
