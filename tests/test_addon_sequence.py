@@ -296,3 +296,21 @@ def test_render_script_films_the_sequence(bpy, tmp_path, capsys):
     assert render.main([*base, "--key-holds", "1,2"]) == 1  # two holds for three keys: one line, nothing rendered
     err = capsys.readouterr().err.strip()
     assert "2 key holds given, but the film has 3 keys" in err and len(err.splitlines()) == 1
+
+
+def test_editing_a_row_moves_the_end_of_the_camera_move(addon_registered, tmp_path):
+    from flowreel.addon import compat
+
+    bpy = addon_registered
+    make_seq(tmp_path / "s.npz")
+    assert bpy.ops.import_scene.flowreel(filepath=str(tmp_path / "s.npz"), fps=8, seconds=1.0, camera="PUSH_IN",
+                                         resolution_x=64, resolution_y=36) == {"FINISHED"}
+    scene, obj = bpy.context.scene, bpy.data.objects["Flowreel Points"]
+
+    def camera_key_frames():
+        return sorted({round(p.co.x) for fc in compat.fcurves_of(scene.camera) for p in fc.keyframe_points})
+
+    assert camera_key_frames() == [scene.frame_start, scene.frame_end]
+    obj.flowreel_keys[2].hold = 3.0
+    assert scene.frame_end == 1 + 4 + 8 + 8 + 8 + 24
+    assert camera_key_frames() == [1, scene.frame_end]  # the push-in still ends on the film's last frame
