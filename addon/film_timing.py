@@ -109,7 +109,8 @@ def retime(obj: bpy.types.Object, scene: bpy.types.Scene, holds: Sequence[float]
 
 
 def _move_end_keys(scene: bpy.types.Scene, old: int, new: int) -> None:
-    """The camera's push-in and orbit run from the film's first frame to its last: move their last keys."""
+    """The camera's push-in and orbit run from the film's first frame to its last (a full-turn orbit to the
+    frame after it, where the loop closes): move their last keys."""
     cam = scene.camera
     if cam is None or old == new:
         return
@@ -118,7 +119,7 @@ def _move_end_keys(scene: bpy.types.Scene, old: int, new: int) -> None:
             continue
         for fc in compat.fcurves_of(ob):
             for p in fc.keyframe_points:
-                if round(p.co.x) == old:
+                if round(p.co.x) in (old, old + 1):
                     shift = new - p.co.x
                     p.co.x += shift
                     p.handle_left.x += shift
