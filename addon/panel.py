@@ -33,6 +33,7 @@ class VIEW3D_PT_flowreel(bpy.types.Panel):
         col.prop(s, "fps")
         col.prop(s, "hold_start")
         col.prop(s, "hold_end")
+        col.prop(s, "hold_keys")
         col.prop(s, "easing")
         col.prop(s, "reverse")
         col.prop(s, "ping_pong")

@@ -48,6 +48,8 @@ class OptionProps:
                               default=_D.hold_start, min=0.0, soft_max=10.0)
     hold_end: FloatProperty(name="Hold End", description="Seconds at rest after the flow",
                             default=_D.hold_end, min=0.0, soft_max=10.0)
+    hold_keys: FloatProperty(name="Hold Keys", description="Seconds at rest on each middle key of a sequence",
+                             default=_D.hold_keys, min=0.0, soft_max=10.0)
     easing: EnumProperty(name="Easing", items=_items(EASINGS), default=_D.easing)
     reverse: BoolProperty(name="Reverse", description="The image dissolves into noise", default=_D.reverse)
     ping_pong: BoolProperty(name="Ping-Pong", description="Noise, image, noise: loops seamlessly",
@@ -78,6 +80,7 @@ class OptionProps:
             resolution=(self.resolution_x, self.resolution_y),
             lens_mm=self.lens_mm, depth_of_field=self.depth_of_field, motion_blur=self.motion_blur,
             cache_dir=self.cache_dir, seed=self.seed,
+            hold_keys=self.hold_keys,
         )
 
     def copy_from(self, other) -> None:

@@ -5,14 +5,14 @@ import inspect
 
 import bpy
 
-from . import compat, fit_ops
+from . import compat, fit_ops, key_props
 from .ops import FLOWREEL_OT_export_target, FLOWREEL_OT_import, FLOWREEL_OT_import_settings, file_handler_class
 from .panel import VIEW3D_PT_flowreel
 from .prefs import FlowreelPreferences
 from .props import FlowreelSettings
 
 CLASSES = (FlowreelPreferences, FlowreelSettings, FLOWREEL_OT_import, FLOWREEL_OT_import_settings,
-           *fit_ops.CLASSES, VIEW3D_PT_flowreel, FLOWREEL_OT_export_target)
+           *fit_ops.CLASSES, VIEW3D_PT_flowreel, FLOWREEL_OT_export_target, *key_props.CLASSES)
 _handler = file_handler_class()
 if _handler is not None:
     CLASSES += (_handler,)
@@ -36,6 +36,7 @@ def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.Scene.flowreel = bpy.props.PointerProperty(type=FlowreelSettings)
+    key_props.register_properties()
     compat.import_menu().append(menu_import)
     compat.export_menu().append(menu_export)
     _registered = True
@@ -73,6 +74,7 @@ def unregister() -> None:
     compat.export_menu().remove(menu_export)
     if hasattr(bpy.types.Scene, "flowreel"):
         del bpy.types.Scene.flowreel
+    key_props.unregister_properties()
     for cls in reversed(CLASSES):
         if getattr(cls, "is_registered", True):
             bpy.utils.unregister_class(cls)

@@ -78,12 +78,17 @@ def run(args: argparse.Namespace) -> int:
         raise RenderError(f"samples must be >= 1, got {args.samples}")
     bpy = _import_bpy()
     from .engines import configure_engine  # bpy-dependent modules: after the check above
+    from .film_timing import film_options
     from .scene import build_scene
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     t0 = time.monotonic()
     points = build_scene(scene, args.traj, opts)
+    # The timing the film has (a sequence's holds and moves, from the file unless flags said otherwise):
+    # still frames follow it, and the record keeps it for `trainer sheet` and for reusing frames.
+    opts = film_options(points, opts)
+    args.key_holds, args.move_seconds = opts.key_holds, opts.move_seconds
     configure_engine(scene, args, [points])
     first, last = scene.frame_start, scene.frame_end
     print(f"{PROG}: {Path(args.traj).name}: scene frames {first}-{last} at {opts.fps} fps, "

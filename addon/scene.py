@@ -22,8 +22,8 @@ from collections.abc import Callable
 import bpy
 import numpy as np
 
-from . import camera, compat, lights
-from .core import pointcache, timing, trajformat
+from . import camera, compat, film_timing, key_colors, lights
+from .core import pointcache, sequence, timing, trajformat
 from .core.errors import FlowreelError
 from .core.options import SceneOptions
 from .core.trajformat import TrajectoryError
@@ -236,6 +236,8 @@ def build_scene(
     traj_path = os.path.abspath(bpy.path.abspath(os.fspath(traj_path)))
     name = os.path.basename(traj_path)
     traj = trajformat.read(traj_path, mmap=True, check_finite=False)  # finite check: in the cache pass
+    opts = sequence.resolve_file(opts, traj)  # seconds of every hold and move (a sequence's keys)
+    film_keys = traj.keys
     n_all, n_samples = traj.n_particles, traj.n_frames
     idx = subset_indices(n_all, opts.max_particles, opts.seed)
     n = n_all if idx is None else len(idx)
@@ -250,7 +252,13 @@ def build_scene(
     except BaseException:
         _remove_if_empty(folder, made_folder)  # a rejected file leaves no empty cache folder behind
         raise
+    # The cache sample of each key: its frame, or where its time fell on the grid uneven times were resampled to.
+    samples = [float(traj.times[k["index"]]) * (n_samples - 1) if info.resampled else int(k["index"])
+               for k in film_keys]
     colors = None if traj.colors is None else np.asarray(traj.colors if idx is None else traj.colors[idx])
+    kc = None if traj.key_colors is None else (traj.key_colors if idx is None else traj.key_colors[:, idx])
+    per_key = key_colors.per_key_colors(opts, kc, info.start, display_colors)
+    del kc
     if opts.radius > 0:
         radius = opts.radius
     else:  # the end frame: where the ink is (one frame of the memory map)
@@ -288,7 +296,7 @@ def build_scene(
         cache.interpolation = "LINEAR"
         cache.forward_axis, cache.up_axis = "POS_Y", "POS_Z"  # identity: cache xyz = object xyz
         fc = compat.ensure_fcurve(obj, f'modifiers["{CACHE_MOD}"].eval_frame', 0, "Flowreel Timing")
-        timing.key_fcurve(fc, opts, scale=float(n_samples - 1))
+        timing.key_fcurve(fc, opts, samples=samples)  # key k at its cache sample
 
         material = apply_look(scene, opts.look)
         if dim == 3:
@@ -298,6 +306,8 @@ def build_scene(
         geo.node_group = ng
         geo[radius_key] = radius
         obj.data.materials.append(material)
+        key_input = key_colors.install(obj, geo, per_key, opts, "Flowreel Timing") if per_key is not None else ""
+        film_timing.store(obj, opts, film_keys, samples, key_input)
 
         lay = timing.layout(opts)
         scene.frame_start, scene.frame_end = lay.start, lay.end

@@ -2,6 +2,7 @@
 
 Reads the render script's stamp (`flowreel_render.json` in the frames folder) to rebuild the
 frame -> flow time map (holds, duration, easing), so the tiles show t = 0, 0.25, ... exactly as eased.
+For a sequence of K keys t is the film time s / (K - 1): key k sits at t = k / (K - 1).
 No torch, no bpy: Pillow and the add-on's pure-Python timing module.
 """
 
@@ -47,7 +48,8 @@ def contact_sheet(
     opts = SceneOptions(
         seconds=stamp["seconds"], fps=stamp["fps"], hold_start=stamp["hold_start"], hold_end=stamp["hold_end"],
         easing=stamp["easing"], reverse=stamp["reverse"], ping_pong=stamp["ping_pong"],
-    )  # fmt: skip
+        key_holds=tuple(stamp.get("key_holds") or ()), move_seconds=tuple(stamp.get("move_seconds") or ()),
+    )  # fmt: skip  (a sequence's holds and moves; records older than sequences have none: one flow)
     tiles = []
     for t, frame in zip(times, frames_at_times(opts, times), strict=True):
         path = folder / FRAME_NAME.format(frame)

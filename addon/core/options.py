@@ -39,6 +39,11 @@ class SceneOptions:
     fps: int = 24
     hold_start: float = 0.5  # seconds of noise at rest before the flow
     hold_end: float = 1.0  # seconds of the image at rest after the flow
+    # Sequences (docs/format.md "Keys and the timeline"): a middle key's default hold, and per-key holds /
+    # per-move seconds in key order that override the file's (empty = the file's, else the defaults above).
+    hold_keys: float = 1.0
+    key_holds: tuple[float, ...] = ()
+    move_seconds: tuple[float, ...] = ()
     easing: str = "EASE_IN_OUT"
     reverse: bool = False  # image dissolves into noise
     ping_pong: bool = False  # noise -> image -> noise, for looping GIFs
@@ -71,8 +76,10 @@ class SceneOptions:
             raise OptionsError(f"seconds must be > 0, got {self.seconds}")
         if not (1 <= self.fps <= 240):
             raise OptionsError(f"fps must be between 1 and 240, got {self.fps}")
-        if self.hold_start < 0 or self.hold_end < 0:
+        if self.hold_start < 0 or self.hold_end < 0 or self.hold_keys < 0 or any(not h >= 0 for h in self.key_holds):
             raise OptionsError("holds must be >= 0 seconds")
+        if any(not s > 0 for s in self.move_seconds):
+            raise OptionsError(f"move seconds must be > 0, got {', '.join(f'{s:g}' for s in self.move_seconds)}")
         if not (0.0 <= self.margin <= 1.0):
             raise OptionsError(f"margin must be between 0 and 1, got {self.margin}")
         if not (abs(self.orbit_degrees) <= 3600):  # also rejects NaN
@@ -112,6 +119,21 @@ def parse_resolution(text: str) -> tuple[int, int]:
     if not (16 <= w <= 16384 and 16 <= h <= 16384):
         raise argparse.ArgumentTypeError(f"resolution must be between 16 and 16384 pixels a side, got {text}")
     return w, h
+
+
+def seconds_list(lo_open: bool = False) -> Callable[[str], tuple[float, ...]]:
+    """'0.5,1,2' -> (0.5, 1.0, 2.0): seconds >= 0 (> 0 with lo_open); '' -> () (the file's timing)."""
+    one = number(float, lo=0, lo_open=lo_open, what="a number > 0" if lo_open else "a number >= 0")
+
+    def parse(text: str) -> tuple[float, ...]:
+        parts = [p.strip() for p in text.split(",")] if text.strip() else []
+        try:
+            return tuple(one(p) for p in parts)
+        except argparse.ArgumentTypeError as e:
+            raise argparse.ArgumentTypeError(f"{text!r}: seconds separated by commas, each {e}") from None
+
+    parse.__name__ = "a list of seconds"
+    return parse
 
 
 def choice(allowed: Sequence[str], upper: bool = True) -> Callable[[str], str]:
@@ -158,6 +180,11 @@ FLAGS: dict[str, Flag] = {
     "seconds": Flag("duration of the flow (holds excluded)", float, _positive, movie=True),
     "hold_start": Flag("seconds of noise at rest before the flow", float, _nonneg, movie=True),
     "hold_end": Flag("seconds of the image at rest after the flow", float, _nonneg, movie=True),
+    "hold_keys": Flag("seconds at rest at each middle key of a sequence", float, _nonneg),
+    "key_holds": Flag("seconds at rest at each key of a sequence, in key order, e.g. 0.5,1,2 (default: the file's, "
+                      "else --hold-start, --hold-keys, --hold-end)", seconds_list(), metavar="S,S,..."),
+    "move_seconds": Flag("seconds of each move from key to key, e.g. 3,2 (default: the file's, else --seconds)",
+                         seconds_list(True), metavar="S,S,..."),
     "easing": Flag("linear, ease_in_out, ease_in or ease_out", choice(EASINGS), movie=True),
     "reverse": Flag("the image dissolves into noise"),
     "ping_pong": Flag("noise -> image -> noise (looping GIFs)"),
@@ -213,7 +240,7 @@ def add_scene_flags(parser: Any, command: str, defaults: dict[str, Any] | None =
         flag = "--" + name.replace("_", "-")
         if default is None and overridden and none_means:
             help_text = f"{spec.help} (default: {none_means})"
-        elif default in (None, "", False):
+        elif default in (None, "", False, ()):
             help_text = spec.help
         else:
             help_text = f"{spec.help} (default: {_shown(default)})"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,10 +36,19 @@ class CacheInfo:
     resampled: bool  # True when non-uniform `times` were resampled onto a uniform grid
 
 
-def uniform_times(times: np.ndarray, tol: float = 1e-4) -> bool:
-    """True when times are (close to) an even grid 0..1; then sample k of the cache is time k/(T-1)."""
-    grid = np.linspace(0.0, 1.0, len(times))
-    return bool(np.max(np.abs(np.asarray(times, dtype=np.float64) - grid)) <= tol)
+def uniform_times(times: np.ndarray, tol: float = 1e-4, knots: Sequence[int] | None = None) -> bool:
+    """True when times are (close to) an even grid 0..1; then sample k of the cache is time k/(T-1).
+
+    With `knots` (a sequence's key indices): True when times are even between each pair of neighbouring
+    knots (each move is sampled equally in time, at its own rate); the add-on then keys each key's sample."""
+    times = np.asarray(times, dtype=np.float64)
+    knots = [0, len(times) - 1] if knots is None else list(knots)
+    if len(knots) <= 2:
+        grid = np.linspace(0.0, 1.0, len(times))
+    else:
+        moves = [np.linspace(times[a], times[b], b - a + 1)[:-1] for a, b in zip(knots, knots[1:], strict=False)]
+        grid = np.concatenate([*moves, times[-1:]])
+    return bool(np.max(np.abs(times - grid)) <= tol)
 
 
 def iter_source_frames(traj: Trajectory) -> Iterator[tuple[int, np.ndarray]]:
@@ -104,7 +113,9 @@ def write_pc2(
     idx = None if indices is None else np.asarray(indices, dtype=np.int64)
     n = N if idx is None else len(idx)
     times = np.asarray(traj.times, dtype=np.float64)
-    resample = not uniform_times(times)
+    # A sequence's moves may each have their own rate (frames per unit of time): keep its frames as they
+    # are when every move is even, so key k stays at sample keys[k].index.
+    resample = not uniform_times(times, knots=[int(k["index"]) for k in traj.keys])
     lo = np.full(3, np.inf)
     hi = np.full(3, -np.inf)
     start: np.ndarray | None = None

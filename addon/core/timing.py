@@ -11,11 +11,18 @@ Layout (frames counted from the scene start frame `f0`, all lengths rounded to w
 Forward: noise at rest, the flow, then the image at rest. `reverse` swaps t -> 1 - t, so the
 image rests, dissolves into noise, and noise rests. A ping-pong film ends one frame before it
 would repeat its first frame, so a looping GIF has no stutter.
+
+A sequence (K keys: noise -> picture A -> picture B ...) generalizes this: [hold 0][move 0->1][hold 1]
+... [hold K-1], each move eased on its own so every key lands calmly; reverse plays the keys last to
+first and ping-pong goes back through them all. The per-key seconds come from `opts.key_holds` and
+`opts.move_seconds`, which core/sequence.py resolves from the file (a single flow keeps the fields
+above). Its F-curve values are key positions s (s = k on key k) mapped to each key's cache sample.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .options import SceneOptions
@@ -32,35 +39,74 @@ EASING_KEYS = {
 
 
 @dataclass(frozen=True)
+class Stop:
+    """The film resting on one key: from frame `arrive` to `leave` (equal when it does not hold)."""
+
+    arrive: int
+    leave: int
+    key: int  # the key shown (0 .. K-1)
+
+
+@dataclass(frozen=True)
 class Layout:
-    """Whole-frame boundaries of the film; keys sit exactly on these frames."""
+    """Whole-frame boundaries of the film; keys sit exactly on these frames.
+
+    A film plays its keys in order (last to first with `reverse`), resting on each (`stops`) and moving
+    between neighbours; ping-pong plays back to the first key. For a single flow (two keys) the fields
+    below are the classic [hold_start][flow][hold_end] boundaries."""
 
     start: int  # first scene frame
     flow_start: int  # last frame of the first hold (t still at its start value)
-    flow_end: int  # first frame at the end value
+    flow_end: int  # first frame at the end value (the film's far key)
     back_start: int  # ping-pong: last frame of the hold at the end value (== flow_end otherwise)
     back_end: int  # ping-pong: first frame back at the start value (== flow_end otherwise)
     end: int  # last scene frame
+    stops: tuple[Stop, ...] = ()  # every rest on a key, in film order (ping-pong: there and back)
+    n_keys: int = 2
 
     @property
     def frames(self) -> int:
         return self.end - self.start + 1
 
 
+def n_keys(opts: SceneOptions) -> int:
+    """Keys of the film: from the per-key holds once a sequence's timing is resolved, else 2 (one flow)."""
+    return len(opts.key_holds) if opts.key_holds else 2
+
+
+def key_timing(opts: SceneOptions) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(hold seconds of each key, seconds of each move k -> k+1), in key order.
+
+    Without per-key lists (a single flow whose timing was not resolved from a file): the first key
+    holds `hold_start`, the last `hold_end` (swapped with `reverse`: they name the film's start and
+    end), and the move takes `seconds`. core/sequence.py resolves a file's keys into these lists."""
+    if opts.key_holds:
+        holds = tuple(opts.key_holds)
+        moves = tuple(opts.move_seconds) if opts.move_seconds else (opts.seconds,) * (len(holds) - 1)
+        if len(moves) != len(holds) - 1:
+            raise ValueError(f"{len(holds)} key holds need {len(holds) - 1} move seconds, got {len(moves)}")
+        return holds, moves
+    key0, key1 = (opts.hold_end, opts.hold_start) if opts.reverse else (opts.hold_start, opts.hold_end)
+    return (key0, key1), (opts.seconds,)
+
+
 def layout(opts: SceneOptions, frame_start: int = FRAME_START) -> Layout:
-    hs = _frames(opts.hold_start, opts.fps)
-    fl = max(1, _frames(opts.seconds, opts.fps))
-    he = _frames(opts.hold_end, opts.fps)
-    flow_start = frame_start + hs
-    flow_end = flow_start + fl
-    if opts.ping_pong:
-        back_start = flow_end + he
-        back_end = back_start + fl
-        end = back_end + hs - 1  # the frame after `end` would equal the first frame: seamless loop
-    else:
-        back_start = back_end = flow_end
-        end = flow_end + he
-    return Layout(frame_start, flow_start, flow_end, back_start, back_end, end)
+    holds, moves = key_timing(opts)
+    k = len(holds)
+    order = list(range(k - 1, -1, -1)) if opts.reverse else list(range(k))
+    path = order + order[-2::-1] if opts.ping_pong else order  # keys in film order
+    stops = []
+    f = frame_start
+    for i, key in enumerate(path):
+        leave = f + _frames(holds[key], opts.fps)
+        stops.append(Stop(f, leave, key))
+        if i + 1 < len(path):
+            f = leave + max(1, _frames(moves[min(key, path[i + 1])], opts.fps))
+    # A ping-pong film ends one frame before it would repeat its first frame: a seamless loop.
+    end = stops[-1].leave - 1 if opts.ping_pong else stops[-1].leave
+    turn = stops[k - 1]
+    back = (turn.leave, stops[-1].arrive) if opts.ping_pong else (turn.arrive, turn.arrive)
+    return Layout(frame_start, stops[0].leave, turn.arrive, back[0], back[1], end, tuple(stops), k)
 
 
 def _frames(seconds: float, fps: int) -> int:
@@ -86,62 +132,72 @@ def ease(u: float, easing: str) -> float:
     raise ValueError(f"unknown easing {easing!r}")
 
 
+def key_position(frame: float, opts: SceneOptions, frame_start: int = FRAME_START) -> float:
+    """Film key position s in [0, K-1] at scene `frame`: s = k on key k, eased in and out on each move."""
+    stops = layout(opts, frame_start).stops
+    if frame <= stops[0].leave:
+        return float(stops[0].key)
+    for a, b in zip(stops, stops[1:], strict=False):
+        if frame <= a.leave:
+            return float(a.key)
+        if frame < b.arrive:
+            u = ease((frame - a.leave) / (b.arrive - a.leave), opts.easing)
+            return a.key + u * (b.key - a.key)
+    return float(stops[-1].key)
+
+
 def flow_time(frame: float, opts: SceneOptions, frame_start: int = FRAME_START) -> float:
-    """Flow time t in [0, 1] shown at scene `frame` (0 = noise, 1 = image)."""
+    """Film time t in [0, 1] shown at scene `frame`: s / (K - 1) (for one flow: 0 = noise, 1 = image)."""
+    return key_position(frame, opts, frame_start) / (n_keys(opts) - 1)
+
+
+def _key_points(opts: SceneOptions, frame_start: int = FRAME_START) -> list[tuple[int, float, str, str]]:
+    """Keyframes (frame, key position s, interpolation, easing): each move is one eased segment, so
+    every key lands calmly, and a hold is a flat segment between two keys of the same value."""
     lay = layout(opts, frame_start)
-    if frame <= lay.flow_start:
-        s = 0.0
-    elif frame < lay.flow_end:
-        s = ease((frame - lay.flow_start) / (lay.flow_end - lay.flow_start), opts.easing)
-    elif not opts.ping_pong or frame <= lay.back_start:
-        s = 1.0
-    elif frame < lay.back_end:
-        s = 1.0 - ease((frame - lay.back_start) / (lay.back_end - lay.back_start), opts.easing)
-    else:
-        s = 0.0
-    return 1.0 - s if opts.reverse else s
+    interp, easing = EASING_KEYS[opts.easing]
+    out = []
+    for stop in lay.stops[:-1]:
+        if stop.leave > stop.arrive:
+            out.append((stop.arrive, float(stop.key), "LINEAR", "AUTO"))
+        out.append((stop.leave, float(stop.key), interp, easing))
+    last = lay.stops[-1]
+    out.append((last.arrive, float(last.key), "LINEAR", "AUTO"))
+    if lay.end > last.arrive:
+        out.append((lay.end, float(last.key), "LINEAR", "AUTO"))
+    return out
 
 
 def keys(opts: SceneOptions, frame_start: int = FRAME_START) -> list[tuple[int, float, str, str]]:
     """Keyframes (frame, t, interpolation, easing) of the segment starting at each key."""
-    lay = layout(opts, frame_start)
-    interp, easing = EASING_KEYS[opts.easing]
-
-    def v(s: float) -> float:
-        return 1.0 - s if opts.reverse else s
-
-    out = []
-    if lay.flow_start > lay.start:
-        out.append((lay.start, v(0.0), "LINEAR", "AUTO"))
-    out.append((lay.flow_start, v(0.0), interp, easing))
-    if opts.ping_pong:
-        if lay.back_start > lay.flow_end:
-            out.append((lay.flow_end, v(1.0), "LINEAR", "AUTO"))
-        out.append((lay.back_start, v(1.0), interp, easing))
-        out.append((lay.back_end, v(0.0), "LINEAR", "AUTO"))
-        if lay.end > lay.back_end:
-            out.append((lay.end, v(0.0), "LINEAR", "AUTO"))
-    else:
-        out.append((lay.flow_end, v(1.0), "LINEAR", "AUTO"))
-        if lay.end > lay.flow_end:
-            out.append((lay.end, v(1.0), "LINEAR", "AUTO"))
-    return out
+    k = n_keys(opts) - 1
+    return [(f, s / k, interp, easing) for f, s, interp, easing in _key_points(opts, frame_start)]
 
 
-def key_fcurve(fcurve, opts: SceneOptions, scale: float = 1.0, frame_start: int = FRAME_START) -> None:
-    """Fill a (bpy) F-curve with the timing keys, values multiplied by `scale` (e.g. T - 1)."""
-    ks = keys(opts, frame_start)
+def key_fcurve(fcurve, opts: SceneOptions, scale: float = 1.0, frame_start: int = FRAME_START,
+               samples: Sequence[float] | None = None) -> None:
+    """Fill a (bpy) F-curve with the timing keys: values t * `scale` (e.g. T - 1), or with `samples`
+    the value at key k is samples[k] (a sequence's key frame indices: the cache sample of each key)."""
+    ks = _key_points(opts, frame_start)
+    k = n_keys(opts) - 1
     pts = fcurve.keyframe_points
     while len(pts):
         pts.remove(pts[0], fast=True)
     pts.add(len(ks))
-    for p, (frame, t, interp, easing) in zip(pts, ks, strict=True):
-        p.co = (frame, t * scale)
+    for p, (frame, s, interp, easing) in zip(pts, ks, strict=True):
+        p.co = (frame, float(samples[int(s)]) if samples is not None else s / k * scale)
         p.handle_left_type = p.handle_right_type = "AUTO_CLAMPED"
         p.interpolation = interp
         p.easing = easing
     fcurve.extrapolation = "CONSTANT"
     fcurve.update()
+
+
+def sample_at(s: float, samples: Sequence[float]) -> float:
+    """Cache sample shown at key position s: linear between the keys' samples (moves are sampled
+    equally in time between their keys), as the eased F-curve gives between two of its keys."""
+    k = min(max(0, int(math.floor(s))), len(samples) - 2)
+    return samples[k] + (s - k) * (samples[k + 1] - samples[k])
 
 
 def eased_progress(frame: float, start: int, end: int, easing: str) -> float:
