@@ -105,3 +105,25 @@ def fit_tiny(image: Path, run_dir: Path, **target_options) -> Path:
 
     fit(load_target(image, **target_options), FitConfig(**TINY_FIT), run_dir, progress=False)
     return run_dir
+
+
+def run_in_blender_with_zip(blender_exe: str, script: str, args: dict, tmp_path: Path) -> dict:
+    """Build the add-on zip, run `script` in `blender -b` (fresh user folders under tmp_path) with the
+    zip's path added to `args` as "zip", and return the JSON the script printed after FLOWREEL_RESULT."""
+    import json
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import build_addon
+    finally:
+        sys.path.pop(0)
+    args = {**args, "zip": str(build_addon.build(tmp_path / "dist"))}
+    env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "user_scripts"),
+               BLENDER_USER_CONFIG=str(tmp_path / "user_config"))
+    proc = subprocess.run([blender_exe, "-b", "--factory-startup", "--python-expr", script, "--", json.dumps(args)],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("FLOWREEL_RESULT ")]
+    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(lines[-1].split(" ", 1)[1])

@@ -2,12 +2,10 @@
 installed as a legacy add-on imports a 3-D file (positions, tilted camera, full orbit, lights) and
 exports an evaluated, moved monkey and a Text object that numpy reads back."""
 
-import json
 import os
-import subprocess
-import sys
 
 import numpy as np
+from conftest import run_in_blender_with_zip
 from test_addon_3d import END, EXTENT, write_3d
 from test_addon_export_target import read_ply, xyz
 
@@ -72,22 +70,10 @@ print("FLOWREEL_RESULT " + json.dumps(out))
 
 
 def test_3d_import_and_target_export_in_blender_binary(blender_exe, tmp_path):
-    sys.path.insert(0, os.path.join(REPO, "scripts"))
-    try:
-        import build_addon
-    finally:
-        sys.path.pop(0)
-    zip_path = build_addon.build(tmp_path / "dist")
     pos, _ = write_3d(tmp_path / "s.npz")
-    args = json.dumps({"zip": str(zip_path), "traj": str(tmp_path / "s.npz"), "ply": str(tmp_path / "m.ply"),
-                       "obj": str(tmp_path / "t.obj"), "bad": str(tmp_path / "bad.ply")})
-    env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "user_scripts"),
-               BLENDER_USER_CONFIG=str(tmp_path / "user_config"))
-    proc = subprocess.run([blender_exe, "-b", "--factory-startup", "--python-expr", SCRIPT, "--", args],
-                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("FLOWREEL_RESULT ")]
-    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = json.loads(lines[-1].split(" ", 1)[1])
+    args = {"traj": str(tmp_path / "s.npz"), "ply": str(tmp_path / "m.ply"), "obj": str(tmp_path / "t.obj"),
+            "bad": str(tmp_path / "bad.ply")}
+    out = run_in_blender_with_zip(blender_exe, SCRIPT, args, tmp_path)
     assert out["import"] == ["FINISHED"]
     np.testing.assert_allclose(out["end"], pos[-1], atol=2e-5)
     assert len(EXTENT) == 6 and len(END) == len(out["end"])

@@ -1,13 +1,12 @@
 """The add-on in a real `blender -b` (Debian's 3.4 in CI): install the built zip as a legacy add-on,
 import a trajectory through the operator, check evaluated positions, framing and a bad file."""
 
-import json
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
+from conftest import run_in_blender_with_zip
 
 from flowreel.addon.core import trajformat
 from flowreel.addon.core.trajformat import Trajectory
@@ -67,12 +66,6 @@ print("FLOWREEL_RESULT " + json.dumps(out))
 
 @pytest.mark.blender_bin
 def test_zip_installs_and_imports_in_blender_binary(blender_exe, tmp_path):
-    sys.path.insert(0, os.path.join(REPO, "scripts"))
-    try:
-        import build_addon
-    finally:
-        sys.path.pop(0)
-    zip_path = build_addon.build(tmp_path / "dist")
     rng = np.random.default_rng(1)
     T, N = 7, 40
     z, x = rng.normal(size=(N, 2)), rng.uniform(-3, 3, size=(N, 2))
@@ -80,15 +73,8 @@ def test_zip_installs_and_imports_in_blender_binary(blender_exe, tmp_path):
     pos = ((1 - ts)[:, None, None] * z + ts[:, None, None] * x + 0.3 * np.sin(np.pi * ts)[:, None, None])
     trajformat.write(tmp_path / "t.npz", Trajectory(pos.astype(np.float32), ts, {"extent": [-4, 4, -4, 4]}))
     (tmp_path / "bad.npz").write_bytes(b"garbage")
-    args = json.dumps({"zip": str(zip_path), "traj": str(tmp_path / "t.npz"), "bad": str(tmp_path / "bad.npz"),
-                       "blend": str(tmp_path / "film.blend")})
-    env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "user_scripts"),
-               BLENDER_USER_CONFIG=str(tmp_path / "user_config"))
-    proc = subprocess.run([blender_exe, "-b", "--factory-startup", "--python-expr", SCRIPT, "--", args],
-                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("FLOWREEL_RESULT ")]
-    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = json.loads(lines[-1].split(" ", 1)[1])
+    args = {"traj": str(tmp_path / "t.npz"), "bad": str(tmp_path / "bad.npz"), "blend": str(tmp_path / "film.blend")}
+    out = run_in_blender_with_zip(blender_exe, SCRIPT, args, tmp_path)
     assert out["registered"] and out["result"] == ["FINISHED"]
     assert out["max_err"] < 2e-5 and out["outside"] == 0 and out["frames"] == 1 + 4 + 16 + 4
     assert "bad.npz" in out["bad"] and "not a readable" in out["bad"] and out["unchanged"]

@@ -207,7 +207,8 @@ class ImageDensity:
 
 
 # ---- loading ---------------------------------------------------------------------------------
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """sha256 of a file's bytes (the content key of targets and their fits)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -328,7 +329,7 @@ def load_density(
         weight,
         np.ascontiguousarray(rgba_full, dtype=np.uint8),
         name=Path(path).name,
-        sha256=_sha256(path),
+        sha256=file_sha256(path),
         options=options,
         source_size=source_size,
     )

@@ -16,13 +16,13 @@ samples take the colour of the nearest surface point.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
 import numpy as np
 
+from flowreel.trainer.density import file_sha256
 from flowreel.trainer.target3d import GREY, RUN_FILE, NearestColour, box_extent, fail, normalise, save_npz
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf")
@@ -30,14 +30,6 @@ POINT_SUFFIXES = (".npy", ".xyz")
 FILLS = ("surface", "volume")
 VOLUME_POOL = 1 << 18  # exact inside samples drawn once per volume target (saved with the run)
 Y_UP = (".glb", ".gltf")
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ---- inside test ---------------------------------------------------------------------------------
@@ -414,7 +406,7 @@ def load_mesh_file(path: str, *, fill: str = "surface") -> MeshTarget | PointClo
     area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum()
     if not area > 0:
         raise fail(path, "mesh has zero surface area (every face is degenerate)")
-    return MeshTarget(world, faces, colours, name=os.path.basename(path), sha256=_sha256(path),
+    return MeshTarget(world, faces, colours, name=os.path.basename(path), sha256=file_sha256(path),
                       options={"fill": fill}, source=source)  # fmt: skip
 
 
@@ -429,7 +421,7 @@ def _cloud(path: str, points: np.ndarray, colors) -> PointCloudTarget:
     source = {"up": "z (taken as is)", "source_bounds": [[float(v) for v in points.min(0)],
               [float(v) for v in points.max(0)]], "scale": float(scale)}  # fmt: skip
     return PointCloudTarget((points - centre) * scale, _rgba(colors, len(points)), name=os.path.basename(path),
-                            sha256=_sha256(path), source=source)  # fmt: skip
+                            sha256=file_sha256(path), source=source)  # fmt: skip
 
 
 def load_points_file(path: str) -> PointCloudTarget:
