@@ -45,10 +45,14 @@ def ot_pair(x0: np.ndarray, x1: np.ndarray, block: int) -> np.ndarray:
 
 
 def fm_batch(density: ImageDensity, rng: np.random.Generator, *, batch_size: int, ot: bool, ot_block: int,
-             t_power: float, sigma: float) -> dict[str, np.ndarray]:
-    """One flow-matching batch: noise x0, (OT-paired) image points x1, times t, optional path noise eps."""
+             t_power: float, sigma: float, source: ImageDensity | None = None) -> dict[str, np.ndarray]:
+    """One flow-matching batch: source x0, (OT-paired) image points x1, times t, optional path noise eps.
+
+    x0 is N(0, I) noise, or with `source` exact samples of another picture (a morph from it to `density`;
+    trainer.sequence). The noise path draws exactly what it drew before sources existed.
+    """
     x1 = density.sample(batch_size, rng)
-    x0 = rng.standard_normal(x1.shape).astype(np.float32)
+    x0 = rng.standard_normal(x1.shape).astype(np.float32) if source is None else source.sample(len(x1), rng)
     if ot:
         x1 = ot_pair(x0, x1, ot_block)
     u = rng.random(len(x1))

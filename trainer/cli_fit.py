@@ -28,6 +28,7 @@ from flowreel.trainer.cli_args import (
     say,
     size_int,
 )
+from flowreel.trainer.cli_sequence import add_sequence_options, export_sequence_cli, fit_sequence
 
 
 def _export(run, args: argparse.Namespace, out: Path) -> None:
@@ -65,8 +66,10 @@ def _load_run(run_dir: Path, device: str):
 
 # ---- fit -----------------------------------------------------------------------------------------
 def _fit_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("image", type=Path, help="PNG/JPEG/... picture (ink = alpha, else darkness); or a 3-D target: "
-                   "a mesh (.obj .ply .stl .glb .gltf) or a point cloud (.ply with points only, .npy or .xyz [N, 3])")
+    p.add_argument("image", type=Path, nargs="+",
+                   help="PNG/JPEG/... picture (ink = alpha, else darkness); or a 3-D target: "
+                   "a mesh (.obj .ply .stl .glb .gltf) or a point cloud (.ply with points only, .npy or .xyz [N, 3]); "
+                   "two or more pictures: a sequence")
     p.add_argument("--export", type=Path, metavar="TRAJ.npz", help="also export trajectories to this file")
     p.add_argument("--out", type=Path, metavar="RUN_DIR", help="run directory (default: runs/<image name>)")
     p.add_argument("--steps", type=positive_int, metavar="N",
@@ -91,6 +94,7 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
     add_progress(p)
     g = p.add_argument_group("export (with --export)")
     add_export_options(g)
+    add_sequence_options(p, fit=True)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
@@ -105,6 +109,7 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
   trainer fit shape.obj --export shape.npz                  # 3-D: the mesh's surface (z up)
   trainer fit shape.glb --fill volume                       # 3-D: the inside of a closed mesh
   trainer fit logo.png --depth 1 --export slab.npz          # 3-D: the picture with a body 1 unit thick
+  trainer fit a.png b.png c.png --out runs/seq --export seq.npz   # a sequence: A flows into B, then C
 """,
     _fit_args,
 )
@@ -113,7 +118,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     Writes RUN_DIR/{checkpoint.pt, config.json, metrics.json, preview.png, density.npz}.
     Ctrl-C saves a checkpoint; run the same command with --resume to continue.
+    Two or more pictures: a sequence (docs/trainer.md), fitted by content under --runs-dir, described in --out.
     """
+    if len(args.image) > 1:
+        return fit_sequence(args)
+    args.image = args.image[0]
     from flowreel.trainer.targets import describe, load_saved_target, load_target, saved_target_path
     from flowreel.trainer.trajfile import check_output_path
 
@@ -204,6 +213,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", dest="export_seed", type=nonneg_int, default=argparse.SUPPRESS,
                    help="alias of --export-seed")  # fmt: skip
     add_device(p, default="cpu")
+    add_sequence_options(p, export=True)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add_progress(p)
 
@@ -214,17 +224,22 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     """  trainer export runs/logo --export traj.npz
   trainer export runs/logo --export big.npz --particles 300000 --frames 481 --seed 7
   trainer export runs/logo --export lp.npz --particles 20000 --logp
+  trainer export runs/seq --export seq.npz --particles 60000 --frames-per-move 72   # a sequence folder
 """,
     _export_args,
 )
 def cmd_export(args: argparse.Namespace) -> int:
     """Integrate particles from t=0 (noise) to t=1 (image) with torchdiffeq's adaptive solver; every
     frame time comes from the same solve. Writes a flowreel.traj/2 file (see docs/format.md)."""
+    from flowreel.trainer.sequence import is_sequence
     from flowreel.trainer.trajfile import check_output_path
 
     jp = json_progress(args)
-    check_output_path(args.export, what="--export")
-    _export(_load_run(args.run_dir, args.device), args, args.export)
+    if is_sequence(args.run_dir):
+        export_sequence_cli(args)
+    else:
+        check_output_path(args.export, what="--export")
+        _export(_load_run(args.run_dir, args.device), args, args.export)
     if jp is not None:
         jp.emit("done", status="ok", run_dir=str(args.run_dir), export=str(args.export))
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from flowreel.addon.core.errors import UsageError
 from flowreel.addon.core.options import add_scene_flags, number
 from flowreel.trainer.cli_args import EXIT_INTERRUPTED, add_target_options, command, nonneg_int, positive_int
+from flowreel.trainer.cli_sequence import add_sequence_options
 
 
 # ---- render ------------------------------------------------------------------------------------
@@ -48,8 +49,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 def _movie_args(p: argparse.ArgumentParser) -> None:
     from flowreel.trainer.movie import QUALITY
 
-    p.add_argument("image", type=Path, help="the picture (PNG/JPEG/...; ink = alpha, else darkness), or a mesh "
-                   "(.obj .ply .stl .glb .gltf) or point cloud (.ply, .npy, .xyz)")
+    p.add_argument("image", type=Path, nargs="+", help="the picture (PNG/JPEG/...; ink = alpha, else darkness), "
+                   "or a mesh (.obj .ply .stl .glb .gltf) or point cloud (.ply, .npy, .xyz); two or more pictures: "
+                   "a sequence")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILM.mp4", help="the film to write")
     p.add_argument("--quality", choices=tuple(QUALITY), default="draft",
                    help="draft: minutes, 720p; final: 1080p, more particles and samples, motion blur")  # fmt: skip
@@ -70,6 +72,7 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-side", type=number(int, 16, 4096, what="an integer from 16 to 4096"), default=512)
     add_target_options(p)
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where fitted runs are kept (default: runs)")
+    add_sequence_options(p)
     p.add_argument("--blender", metavar="PATH", help="render with this Blender executable instead of the bpy module")
 
 
@@ -80,6 +83,8 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
   trainer movie logo.png -o film.mp4 --quality final --look neon --camera orbit
   trainer movie logo.png -o loop.mp4 --seconds 3 --fps 30 --easing ease_out
   trainer movie shape.obj -o shape.mp4 --camera orbit                # a mesh's surface, z up
+  trainer movie logo.png text.png ring.png -o morph.mp4 --hold 1 --seconds-per-move 3   # a sequence
+  trainer movie a.png b.png -o ab.mp4 --start picture --via noise
 """,
     _movie_args,
 )
@@ -92,8 +97,9 @@ def cmd_movie(args: argparse.Namespace) -> int:
     from flowreel.trainer.movie import MovieSettings, make_movie, summary
     from flowreel.trainer.stopping import FitInterrupted
 
+    images = args.image
     settings = MovieSettings(
-        image=args.image,
+        image=images[0],
         output=args.output,
         quality=args.quality,
         look=args.look,
@@ -119,7 +125,14 @@ def cmd_movie(args: argparse.Namespace) -> int:
                          **{k: v for k in ("depth", "fill") if (v := getattr(args, k)) is not None}},
     )
     try:
-        result = make_movie(settings)
+        if len(images) > 1:
+            from flowreel.trainer.sequence import SequenceOptions
+            from flowreel.trainer.sequence_movie import make_sequence_movie
+
+            opts = SequenceOptions(args.start, args.via, args.hold, args.seconds_per_move)
+            result = make_sequence_movie(settings, images, opts)
+        else:
+            result = make_movie(settings)
     except FitInterrupted as e:
         print(f"trainer: interrupted while fitting (step {e.step}); run the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -164,13 +164,13 @@ def _lr_at(step: int, c: FitConfig) -> float:
 
 
 # ---- the two training objectives -----------------------------------------------------------
-def _batch(density: ImageDensity, c: FitConfig, step: int) -> dict[str, np.ndarray]:
+def _batch(density: ImageDensity, c: FitConfig, step: int, source: ImageDensity | None = None) -> dict[str, np.ndarray]:
     """The training batch of step ``step`` (trainer.batches: the same on any thread, before or after resume)."""
     rng = step_rng(c.seed, step)
     if c.method == "ffjord":
         return {"x": density.sample(c.batch_size, rng)}
     return fm_batch(density, rng, batch_size=c.batch_size, ot=c.ot, ot_block=c.ot_block, t_power=c.t_power,
-                    sigma=c.sigma)
+                    sigma=c.sigma, source=source)
 
 
 def _fm_loss(model, batch: dict[str, np.ndarray], c: FitConfig, device) -> torch.Tensor:
@@ -199,12 +199,15 @@ def _ffjord_loss(model, batch: dict[str, np.ndarray], c: FitConfig, device) -> t
 
 
 # ---- fit -------------------------------------------------------------------------------------
-def _evaluate(model, density: ImageDensity, c: FitConfig, device) -> tuple[float, np.ndarray]:
+def _evaluate(model, density: ImageDensity, c: FitConfig, device, source: ImageDensity | None = None
+              ) -> tuple[float, np.ndarray]:
     from flowreel.trainer.flow import integrate
     from flowreel.trainer.metrics import excess_tv
 
     rng = np.random.default_rng([c.seed, 1])  # independent of the training stream
-    z0 = torch.from_numpy(rng.standard_normal((c.eval_samples, c.dim)).astype(np.float32)).to(device)
+    x0 = rng.standard_normal((c.eval_samples, c.dim)).astype(np.float32) if source is None else source.sample(
+        c.eval_samples, rng)
+    z0 = torch.from_numpy(x0).to(device)
     times = torch.tensor([0.0, 1.0], device=device)
     pos, _ = integrate(model, z0, times, rtol=c.eval_tol, atol=c.eval_tol)
     if c.dim == 3:  # Chamfer and coverage next to their sampling floor (trainer/metrics3d.py)
@@ -222,13 +225,16 @@ def fit(
     resume: bool = False,
     progress: bool = True,
     on_step=None,
+    source: ImageDensity | None = None,
 ) -> dict:
     """Train, then write run_dir/{checkpoint.pt, config.json, metrics.json, preview.png, density.npz}.
 
     Returns the metrics dict (steps, seconds, train_seconds, excess_tv, method, device, torch, ...).
     resume=True continues from run_dir/checkpoint.pt with the config saved there (same total steps).
     Ctrl-C saves a checkpoint and raises FitInterrupted. `on_step(step, loss)` is called after each
-    completed step (tests, GUIs). config.threads applies to the training loop only; the metric runs on
+    completed step (tests, GUIs). `source` (flow matching only): t=0 is that picture's density instead of
+    N(0, I), a morph source -> density (saved as run_dir/source.npz; pass it again to resume).
+    config.threads applies to the training loop only; the metric runs on
     torch's thread count (one large solve gains from every core: bench/results/defaults.md).
     """
     run_dir = Path(run_dir)
@@ -245,6 +251,8 @@ def fit(
     else:
         c = dataclasses.replace(config.resolved(), dim=target_dim(density))  # the target decides the dimension
         device = resolve_device(c.device)
+    if source is not None and c.method != "fm":
+        raise FitConfigError("a picture source (a morph) needs method fm")
     torch.manual_seed(c.seed)
     model = c.build_model().to(device)
     ema_model = c.build_model().to(device)
@@ -261,6 +269,8 @@ def fit(
     else:
         write_json(run_dir / "config.json", c.to_json())
         density.save(run_dir / run_file(density))  # density.npz (picture) or target.npz (3-D)
+        if source is not None:
+            source.save(run_dir / "source.npz")
     loss_fn = _fm_loss if c.method == "fm" else _ffjord_loss
 
     def state(complete: bool) -> dict:
@@ -285,7 +295,7 @@ def fit(
     running = None
     stopped_early = False
     workers = default_workers() if c.workers is None else c.workers
-    batches = Prefetcher(lambda k: _batch(density, c, k), step, c.steps, workers=workers)
+    batches = Prefetcher(lambda k: _batch(density, c, k, source), step, c.steps, workers=workers)
     with SigintFlag() as sigint, batches, torch_threads(c.threads):
         try:
             t_seg = time.perf_counter()
@@ -330,7 +340,7 @@ def fit(
             bar.close()
     save_checkpoint(run_dir, state(True))
     t_eval = time.perf_counter()
-    etv, samples = _evaluate(ema_model, density, c, device)
+    etv, samples = _evaluate(ema_model, density, c, device, source)
     eval_seconds = time.perf_counter() - t_eval
     preview_png(run_dir / "preview.png", samples, density)
     metrics = {

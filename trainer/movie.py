@@ -103,7 +103,6 @@ def make_movie(s: MovieSettings) -> MovieResult:
     if s.landing not in ("exact", "flow"):
         raise MovieError(f"--landing must be exact or flow, got {s.landing!r}")
     particles = s.particles or q["particles"]
-    resolution = s.resolution or q["resolution"]
     out = s.output.resolve()
     if out.suffix.lower() not in (".mp4", ".mov", ".mkv"):
         raise MovieError(f"{out.name}: the film must be .mp4 (add --gif for a GIF beside it)")
@@ -142,6 +141,19 @@ def make_movie(s: MovieSettings) -> MovieResult:
     metrics = json.loads((run_dir / "metrics.json").read_text())
 
     t0 = time.perf_counter()
+    files = render_film(s, traj_path, out)
+    times["render"] = time.perf_counter() - t0
+    return MovieResult(files, times, metrics.get("excess_tv"), reused, metrics)
+
+
+def render_film(s: MovieSettings, traj_path: Path, out: Path, seconds: float | None = None) -> list[Path]:
+    """Stage 3: render `traj_path` with the add-on's script, encode, and add a contact sheet; the files.
+
+    `seconds`: the render's --seconds (default s.seconds; a sequence passes its seconds per move, which
+    its file's timeline also records).
+    """
+    q = QUALITY[s.quality]
+    resolution = s.resolution or q["resolution"]
     args = [
         str(traj_path),
         "--output", str(out),
@@ -151,7 +163,7 @@ def make_movie(s: MovieSettings) -> MovieResult:
         "--denoise", q["denoise"],
         "--resolution", f"{resolution[0]}x{resolution[1]}",
         "--fps", str(s.fps),
-        "--seconds", str(s.seconds),
+        "--seconds", str(s.seconds if seconds is None else seconds),
         "--hold-start", str(s.hold_start),
         "--hold-end", str(s.hold_end),
         "--easing", s.easing,
@@ -172,7 +184,6 @@ def make_movie(s: MovieSettings) -> MovieResult:
         raise MovieError(str(e)) from None
     if code != 0:
         raise MovieError(f"render failed (exit {code}); frames rendered so far are kept, run again to resume")
-    times["render"] = time.perf_counter() - t0
 
     files = [out] + ([out.with_suffix(".gif")] if s.gif else [])
     missing = [str(f) for f in files if not f.exists()]
@@ -180,7 +191,7 @@ def make_movie(s: MovieSettings) -> MovieResult:
         raise MovieError(f"render finished but did not write {', '.join(missing)}")
     # The render script's default frames folder; a sheet of t = 0 .. 1 to judge the film at a glance.
     files.append(contact_sheet(default_frames_dir(out), out.with_name(f"{out.stem}_sheet.png")))
-    return MovieResult(files, times, metrics.get("excess_tv"), reused, metrics)
+    return files
 
 
 def summary(result: MovieResult) -> str:

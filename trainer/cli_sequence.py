@@ -1,0 +1,116 @@
+"""`trainer fit a.png b.png ...` and `trainer export SEQ_DIR`: the sequence (morph) side of fit and export.
+
+cli_fit and cli_movie take one or more pictures; with two or more they hand over to this module. The
+sequence flags are added to their parsers here (one home), and are harmless with a single picture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from flowreel.addon.core.errors import UsageError
+from flowreel.trainer.cli_args import frames_int, mb, nonneg_float, positive_float, say
+
+FRAMES_PER_MOVE = 72  # 3 s at 24 fps: the point cache interpolates between frames, so more only costs memory
+
+
+def _add(p, flag: str, **kw) -> None:
+    """Add `flag` unless the parser has it (the render flags table may list it for movie: one definition)."""
+    if flag not in p._option_string_actions:  # noqa: SLF001 - argparse has no public "has option"
+        p.add_argument(flag, **kw)
+
+
+def add_sequence_options(p: argparse.ArgumentParser, *, fit: bool = False, export: bool = False) -> None:
+    """The flags of a film through two or more pictures (fit, export, movie)."""
+    g = p.add_argument_group("sequences (two or more pictures: A flows into B, and on)")
+    if fit or not export:
+        g.add_argument("--start", choices=("noise", "picture"), default="noise",
+                       help="noise: open on noise and form the first picture (default); picture: open on it")
+        g.add_argument("--via", choices=("direct", "noise"), default="direct",
+                       help="direct: each picture flows straight into the next (a flow fitted between the two; "
+                       "default); noise: dissolve into noise and re-form")
+        _add(g, "--hold", type=nonneg_float, default=1.0, metavar="S",
+             help="seconds at rest on each picture between two moves (default: %(default)s)")
+        _add(g, "--seconds-per-move", type=positive_float, default=3.0, metavar="S",
+             help="seconds of each move (default: %(default)s)")
+    if fit:
+        g.add_argument("--runs-dir", type=Path, default=Path("runs"),
+                       help="where the per-move fits are kept, by content, shared with `trainer movie` "
+                       "(default: runs)")  # fmt: skip
+    if fit or export:
+        g.add_argument("--frames-per-move", type=frames_int, default=FRAMES_PER_MOVE, metavar="N",
+                       help="frames of each move in the exported file (--frames is for one picture) "
+                       "(default: %(default)s)")  # fmt: skip
+
+
+def _check_export_flags(args: argparse.Namespace) -> None:
+    if getattr(args, "logp", False):
+        raise UsageError("--logp is for a single picture; a sequence has no log-density along its moves")
+    if getattr(args, "landing", "exact") != "exact":
+        raise UsageError("--landing flow is for a single picture; every key of a sequence lands exactly")
+
+
+def fit_sequence(args: argparse.Namespace) -> int:
+    """`trainer fit A B ...`: check every picture, fit what the film needs (reusing cached runs), write the
+    sequence folder, and export with --export."""
+    from flowreel.trainer.cli_fit import _check_run_dir
+    from flowreel.trainer.fit import FitConfig
+    from flowreel.trainer.sequence import SequenceOptions, ensure_fits, load_pictures, plan, write_sequence
+    from flowreel.trainer.trajfile import check_output_path
+
+    images: list[Path] = args.image
+    if args.export is not None:
+        check_output_path(args.export, what="--export")
+        _check_export_flags(args)
+    if args.method != "fm":
+        raise UsageError("--method ffjord is for a single picture; a sequence is fitted with fm")
+    seq_dir: Path = args.out or Path(args.runs_dir) / ("seq-" + "-".join(p.stem for p in images))
+    _check_run_dir(seq_dir)
+    _check_run_dir(Path(args.runs_dir))
+    options = {"invert": args.invert, "threshold": args.threshold, "max_side": args.max_side}
+    densities = load_pictures(images, options)  # every picture, before anything is written
+    extra = {} if args.eval_samples is None else {"eval_samples": args.eval_samples}
+    config = FitConfig(method="fm", steps=args.steps, seed=args.seed, device=args.device,
+                       max_seconds=args.max_seconds, **extra)  # fmt: skip
+    try:
+        config.resolved()
+        p = plan(densities, SequenceOptions(args.start, args.via, args.hold, args.seconds_per_move), config,
+                 options, Path(args.runs_dir))  # fmt: skip
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    say(args, f"sequence of {len(images)} pictures ({args.start} start, via {args.via}): "
+              f"{len(p.fits())} flows, {sum(not leg.complete for leg in p.fits())} to fit")  # fmt: skip
+    done = ensure_fits(p, config, progress=not args.quiet, say=lambda s: say(args, s))
+    path = write_sequence(seq_dir, p)
+    say(args, f"wrote {path} (fitted {len(done['fitted'])}, reused {len(done['reused'])})")
+    if args.export is not None:
+        check_output_path(args.export, what="--export")
+        _export(p, args, args.export)
+    return 0
+
+
+def export_sequence_cli(args: argparse.Namespace) -> int:
+    """`trainer export SEQ_DIR --export seq.npz`."""
+    from flowreel.trainer.sequence import read_sequence
+    from flowreel.trainer.trajfile import check_output_path
+
+    check_output_path(args.export, what="--export")
+    _check_export_flags(args)
+    _export(read_sequence(args.run_dir), args, args.export)
+    return 0
+
+
+def _export(p, args: argparse.Namespace, out: Path) -> None:
+    from flowreel.trainer import trajfile
+    from flowreel.trainer.sequence_export import export_sequence
+
+    t0 = time.perf_counter()
+    F = args.frames_per_move
+    say(args, f"exporting {args.particles} particles x {1 + F * len(p.moves)} frames ({len(p.moves)} moves) ...")
+    tol = {} if args.tol is None else {"rtol": args.tol, "atol": args.tol}
+    traj = export_sequence(p, args.particles, F, seed=args.export_seed, device=args.device,
+                           progress=not args.quiet, say=lambda s: say(args, s), **tol)  # fmt: skip
+    trajfile.write(out, traj)
+    say(args, f"wrote {out} ({mb(out)}) in {time.perf_counter() - t0:.1f} s")
