@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from flowreel.addon.core.errors import UsageError
-from flowreel.trainer.cli_args import frames_int, mb, nonneg_float, positive_float, say
+from flowreel.trainer.cli_args import frames_int, json_progress, mb, nonneg_float, positive_float, say
 
 FRAMES_PER_MOVE = 72  # 3 s at 24 fps: the point cache interpolates between frames, so more only costs memory
 
@@ -60,6 +60,7 @@ def fit_sequence(args: argparse.Namespace) -> int:
     from flowreel.trainer.sequence import SequenceOptions, ensure_fits, load_pictures, plan, write_sequence
     from flowreel.trainer.trajfile import check_output_path
 
+    jp = json_progress(args)  # --progress json: only JSON on stdout (one "done" line for a sequence)
     images: list[Path] = args.image
     if args.export is not None:
         check_output_path(args.export, what="--export")
@@ -88,6 +89,9 @@ def fit_sequence(args: argparse.Namespace) -> int:
     if args.export is not None:
         check_output_path(args.export, what="--export")
         _export(p, args, args.export)
+    if jp is not None:
+        jp.emit("done", status="ok", run_dir=str(seq_dir), export=None if args.export is None else str(args.export),
+                fitted=done["fitted"], reused=done["reused"])
     return 0
 
 
