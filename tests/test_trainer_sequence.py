@@ -285,7 +285,7 @@ def test_cli_fit_then_export_a_sequence(pics, tmp_path, capsys):
     assert segs == [{"kind": "move", "from": 0, "to": 1, "via": "flow", "seconds": 2.0},
                     {"kind": "hold", "key": 1, "seconds": 0.5},
                     {"kind": "move", "from": 1, "to": 2, "via": "noise", "seconds": 2.0}]  # fmt: skip
-    assert [k["hold"] for k in a.keys] == [None, 0.5, 0.5]
+    assert [k["hold"] for k in a.keys] == [None, 0.5, None]  # the film's ends rest --hold-start / --hold-end
     # a single picture still goes the single-picture way, whatever the sequence flags say
     assert main(["fit", str(pics["a"]), "--out", str(tmp_path / "one"), "--steps", "40", "--eval-samples", "500",
                  "--via", "noise", "--export", str(tmp_path / "one.npz"), "--particles", "300", "--frames", "5",

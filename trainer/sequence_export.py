@@ -46,7 +46,9 @@ def build_keys_and_segments(p: Plan, frames_per_move: int) -> tuple[list[dict], 
             "name": None if d is None else d.name,
             "sha256": None if d is None else d.sha256,
             "extent": None if d is None else [float(v) for v in d.extent],
-            "hold": None if d is None else float(p.options.hold),
+            # The film's first and last rests are the render's --hold-start / --hold-end (null: the add-on's
+            # default); a key between two moves rests --hold.
+            "hold": float(p.options.hold) if 0 < k < p.n_keys - 1 else None,
         })  # fmt: skip
     segments: list[dict] = []
     for m in p.moves:

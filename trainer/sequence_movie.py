@@ -2,9 +2,9 @@
 
 The stages of trainer.movie, for a sequence: every picture is checked first; the flows the film needs
 are fitted or reused by content (trainer.sequence); the trajectory file is cached in a sequence folder
-named after the runs it uses and the sequence options; the render is movie's (`render_film`), with
-`--seconds` the time from the first key to the last (moves and the holds between them) while the file's
-`meta.segments` say how that time splits.
+named after the runs it uses and the sequence options; the render is movie's (`render_film`): the add-on
+plays the file's timeline (`meta.segments`: each move's seconds, a hold at each key between two moves),
+with --hold-start / --hold-end as the rests on the film's first and last keys.
 """
 
 from __future__ import annotations
@@ -29,17 +29,14 @@ def frames_per_move(opts: SequenceOptions, fps: int) -> int:
     return max(MIN_FRAMES_PER_MOVE, math.ceil(opts.seconds_per_move * fps))
 
 
-def key_seconds(opts: SequenceOptions, n_moves: int) -> float:
-    """Film seconds from the first key to the last: the moves and the holds between them."""
-    return n_moves * opts.seconds_per_move + (n_moves - 1) * opts.hold
-
-
 def make_sequence_movie(s: MovieSettings, images: list[Path], opts: SequenceOptions) -> MovieResult:
     """Every stage of a sequence film; returns what was written and how long each stage took."""
     if s.quality not in QUALITY:
         raise MovieError(f"--quality must be one of {', '.join(QUALITY)}, got {s.quality!r}")
     if s.landing != "exact":
         raise MovieError("--landing flow is for a single picture; every key of a sequence lands exactly")
+    if set(s.density_options) - {"invert", "threshold", "max_side"}:
+        raise MovieError("--depth and --fill are for a single 3-D target; a sequence is made of pictures")
     q = QUALITY[s.quality]
     particles = s.particles or q["particles"]
     out = s.output.resolve()
@@ -83,6 +80,8 @@ def make_sequence_movie(s: MovieSettings, images: list[Path], opts: SequenceOpti
     times["export"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    files = render_film(s, traj_path, out, seconds=key_seconds(opts, len(p.moves)))
+    # The file's timeline gives each move and hold its seconds (the add-on's core.sequence); --seconds is
+    # the per-move default it falls back on.
+    files = render_film(s, traj_path, out, seconds=opts.seconds_per_move)
     times["render"] = time.perf_counter() - t0
     return MovieResult(files, times, None, not done["fitted"])
