@@ -268,6 +268,22 @@ def test_cli_bad_sequence_flags(pics, tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("flags, expect", [
+    (["--landing", "flow", "--export", "x.npz"], "--landing flow is for a single picture"),
+    (["--logp", "--export", "x.npz"], "--logp is for a single picture"),
+    (["--method", "ffjord"], "--method ffjord is for a single picture"),
+    (["--depth", "1"], "--depth and --fill are for a single 3-D target"),
+])
+def test_cli_single_picture_options_are_refused_for_a_sequence(pics, tmp_path, capsys, monkeypatch, flags, expect):
+    from flowreel.trainer.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", str(pics["a"]), str(pics["b"]), *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expect in err[0], err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_cli_fit_then_export_a_sequence(pics, tmp_path, capsys):
     from flowreel.trainer.cli import main
 
