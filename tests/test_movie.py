@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -90,6 +91,7 @@ def test_movie_end_to_end_then_reuse(tmp_path, picture, runs, ffprobe_exe):
     # The last frame shows the picture: bright where the ink was, a hole in the middle.
     frames = sorted((tmp_path / "film_frames").glob("frame_*.png"))
     assert len(frames) == n_frames
+    assert json.loads((tmp_path / "film_frames" / "flowreel_render.json").read_text())["camera"] == "STATIC"
     last = np.asarray(Image.open(frames[-1]).convert("L"), dtype=np.float32)
     ink = np.asarray(Image.open(picture).convert("L").resize((W, H))) < 128
     lit = _mask(last)

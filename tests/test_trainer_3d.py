@@ -302,6 +302,9 @@ def test_movie_of_a_mesh_end_to_end(tmp_path, ball_run):
     assert "Chamfer" in summary(result)
     frames = sorted((tmp_path / "film_frames").glob("frame_*.png"))
     assert len(frames) >= 4
+    # no --camera: a 3-D target orbits (a picture stays static: tests/test_movie.py)
+    record = json.loads((tmp_path / "film_frames" / "flowreel_render.json").read_text())
+    assert record["camera"] == "ORBIT"
 
 
 def test_preview_of_a_3d_file_is_the_front_view(ball_run):

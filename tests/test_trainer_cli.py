@@ -334,8 +334,9 @@ def test_scene_flags_come_from_scene_options():
         want = getattr(defaults, f.name)
         if f.name != "color_mode":  # None: decided by the look (gradient for neon)
             assert getattr(render, f.name) == want, f.name
-    for name in ("look", "seconds", "fps", "hold_start", "hold_end", "easing", "camera"):
+    for name in ("look", "seconds", "fps", "hold_start", "hold_end", "easing"):
         assert getattr(movie, name) == getattr(defaults, name), name
+    assert movie.camera is None  # decided by the target: orbit in 3-D, else SceneOptions' static
 
 
 def test_fit_and_export_progress_json(tmp_path, capsys, small_fit):

@@ -55,7 +55,8 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILM.mp4", help="the film to write")
     p.add_argument("--quality", choices=tuple(QUALITY), default="draft",
                    help="draft: minutes, 720p; final: 1080p, more particles and samples, motion blur")  # fmt: skip
-    add_scene_flags(p, "movie", defaults={"resolution": None}, none_means="the quality's")
+    add_scene_flags(p, "movie", defaults={"resolution": None, "camera": None},
+                    none_means={"resolution": "the quality's", "camera": "orbit for a 3-D target, else static"})
     p.add_argument("--gif", action="store_true", help="also write a GIF beside the film")
     g = p.add_argument_group("budget (defaults come from --quality)")
     g.add_argument("--particles", type=positive_int, metavar="N")

@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from flowreel.addon.core import trajformat
 from flowreel.addon.core.errors import FlowreelError
 from flowreel.addon.core.frames import default_frames_dir
 
@@ -52,7 +53,7 @@ class MovieSettings:
     hold_end: float = 1.0
     resolution: tuple[int, int] | None = None  # None = the quality's
     easing: str = "EASE_IN_OUT"
-    camera: str = "STATIC"
+    camera: str | None = None  # None = ORBIT for a 3-D target (the shot a flat picture cannot give), else STATIC
     orbit_degrees: float = 0.0  # the orbit's total turn; 0 = automatic (40 for pictures, 360 for 3-D)
     framing: str = "PICTURE"  # PICTURE fills the frame with the picture at the end; ALL keeps every particle in view
     margin: float = 0.08  # free space around the framed box, a fraction of the half-frame
@@ -167,7 +168,7 @@ def render_film(s: MovieSettings, traj_path: Path, out: Path, seconds: float | N
         "--hold-start", str(s.hold_start),
         "--hold-end", str(s.hold_end),
         "--easing", s.easing,
-        "--camera", s.camera,
+        "--camera", s.camera or _default_camera(traj_path),
         "--orbit-degrees", str(s.orbit_degrees),
         "--framing", s.framing,
         "--margin", str(s.margin),
@@ -192,6 +193,10 @@ def render_film(s: MovieSettings, traj_path: Path, out: Path, seconds: float | N
     # The render script's default frames folder; a sheet of t = 0 .. 1 to judge the film at a glance.
     files.append(contact_sheet(default_frames_dir(out), out.with_name(f"{out.stem}_sheet.png")))
     return files
+
+
+def _default_camera(traj_path: Path) -> str:
+    return "ORBIT" if trajformat.read(traj_path, mmap=True, check_finite=False).dim == 3 else "STATIC"
 
 
 def summary(result: MovieResult) -> str:

@@ -230,16 +230,17 @@ def scene_flags(command: str) -> list[tuple[str, Flag, Any]]:
     return out
 
 
-def add_scene_flags(parser: Any, command: str, defaults: dict[str, Any] | None = None, none_means: str = "") -> None:
+def add_scene_flags(parser: Any, command: str, defaults: dict[str, Any] | None = None,
+                    none_means: dict[str, str] | None = None) -> None:
     """Add one flag per SceneOptions field to `parser`. `defaults` overrides some; an override of None
-    is decided later, and `none_means` says by what in the help (e.g. "the quality's")."""
+    is decided later, and `none_means[name]` says by what in the help (e.g. "the quality's")."""
     for name, spec, default in scene_flags(command):
         overridden = bool(defaults) and name in defaults
         if overridden:
             default = defaults[name]
         flag = "--" + name.replace("_", "-")
-        if default is None and overridden and none_means:
-            help_text = f"{spec.help} (default: {none_means})"
+        if default is None and overridden and none_means and name in none_means:
+            help_text = f"{spec.help} (default: {none_means[name]})"
         elif default in (None, "", False, ()):
             help_text = spec.help
         else:
