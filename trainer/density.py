@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -277,6 +278,16 @@ def _working_size(w: int, h: int, max_side: int) -> tuple[int, int]:
     return max(1, round(w * s)), max(1, round(h * s))
 
 
+def check_readable(path: str, fail: Callable[[str, str], Exception], what: str) -> None:
+    """Raise `fail(path, why)` unless `path` is a readable file (`what` names the kind in the message)."""
+    if os.path.isdir(path):
+        raise fail(path, f"is a directory, not {what}")
+    if not os.path.exists(path):
+        raise fail(path, "no such file")
+    if not os.access(path, os.R_OK):
+        raise fail(path, "permission denied")
+
+
 def load_density(
     path: str | os.PathLike, *, invert: bool = False, threshold: float | None = None, max_side: int = 512
 ) -> ImageDensity:
@@ -286,12 +297,7 @@ def load_density(
         raise DensityError(f"threshold must be between 0 and 1 (exclusive), got {threshold}")
     if int(max_side) < MIN_SIDE:
         raise DensityError(f"max_side must be at least {MIN_SIDE}, got {max_side}")
-    if os.path.isdir(path):
-        raise _fail(path, "is a directory, not an image file")
-    if not os.path.exists(path):
-        raise _fail(path, "no such file")
-    if not os.access(path, os.R_OK):
-        raise _fail(path, "permission denied")
+    check_readable(path, _fail, "an image file")
     im, source_size = _open_small(path, int(max_side))
     rgba_full = np.asarray(im.convert("RGBA"))
     alpha = rgba_full[..., 3]

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from flowreel.trainer.density import DensityError, ImageDensity, load_density
+from flowreel.trainer.density import DensityError, ImageDensity, check_readable, load_density
 from flowreel.trainer.mesh_target import FILLS, MESH_SUFFIXES, POINT_SUFFIXES
 from flowreel.trainer.target3d import RUN_FILE, TargetError, fail
 
@@ -82,12 +82,7 @@ def load_target(
         raise fail(path, "--depth applies to pictures; a mesh has its own depth")
     if invert or threshold is not None:
         raise fail(path, "--invert and --threshold apply to pictures, not meshes or point clouds")
-    if os.path.isdir(path):
-        raise fail(path, "is a directory, not a file")
-    if not os.path.exists(path):
-        raise fail(path, "no such file")
-    if not os.access(path, os.R_OK):
-        raise fail(path, "permission denied")
+    check_readable(path, fail, "a file")
     from flowreel.trainer import mesh_target
 
     if Path(path).suffix.lower() in POINT_SUFFIXES:
