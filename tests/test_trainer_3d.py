@@ -134,7 +134,7 @@ def test_volume_samples_of_a_sphere_are_inside_and_fill_it(tmp_path):
 
 
 def test_inside_test_matches_a_sphere():
-    from flowreel.trainer.mesh_target import inside_mesh
+    from flowreel.trainer.mesh_inside import inside_mesh
 
     m = trimesh.creation.icosphere(subdivisions=4, radius=1.0)
     p = np.random.default_rng(2).uniform(-1.2, 1.2, (20000, 3))

@@ -83,13 +83,13 @@ def load_target(
     if invert or threshold is not None:
         raise fail(path, "--invert and --threshold apply to pictures, not meshes or point clouds")
     check_readable(path, fail, "a file")
-    from flowreel.trainer import mesh_target
+    from flowreel.trainer import mesh_files
 
     if Path(path).suffix.lower() in POINT_SUFFIXES:
         if fill == "volume":
             raise fail(path, "--fill volume needs a closed mesh, not a point cloud")
-        return mesh_target.load_points_file(path)
-    return mesh_target.load_mesh_file(path, fill=fill or "surface")
+        return mesh_files.load_points_file(path)
+    return mesh_files.load_mesh_file(path, fill=fill or "surface")
 
 
 def _picture_suffixes() -> set[str]:
