@@ -38,11 +38,11 @@ class TargetMesh:
     colors: np.ndarray | None  # uint8 [n, 4] sRGB, or None
 
 
-def pick_object(context):
+def pick_object(context, purpose: str = "export as a Flowreel target"):
     """The object to export: the active object when it is selected, else the first selected one."""
     selected = list(getattr(context, "selected_objects", None) or [])
     if not selected:
-        raise TargetError("select a mesh, text or curve object to export as a Flowreel target")
+        raise TargetError(f"select a mesh, text or curve object to {purpose}")
     active = getattr(context, "active_object", None)
     obj = active if active is not None and active in selected else selected[0]
     if obj.type not in EXPORTABLE:

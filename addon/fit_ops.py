@@ -1,9 +1,10 @@
-"""Fit a picture and render the film from Blender: the trainer (or the render script) runs as a child
-process, a timer polls it, a finished fit imports by itself.
+"""Fit a picture, a 3-D file, the selected object or a sequence of pictures, and render the film, from
+Blender: the trainer (or the render script) runs as a child process, a timer polls it, a finished fit
+imports by itself. What is fitted and where (run folders by content, reuse) is core.fit_targets.
 
 The job logic (child process, progress lines, cancel) is core.jobs and has no bpy; this module is the
 thin Blender side: the operators, the timer that polls the job, status bar text and the import at the end.
-Every way a fit can end badly (no trainer, unreadable picture, trainer error, Cancel) is one report
+Every way a fit can end badly (no trainer, unreadable target, nothing selected, trainer error, Cancel) is one report
 and leaves the scene as it was: nothing is built until the trajectory file exists.
 """
 
@@ -11,15 +12,19 @@ import sys
 from pathlib import Path
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
 
 from . import prefs as _prefs
-from .core.jobs import Job, JobError, check_picture, fit_command, render_flags, resolve_command, run_dir_for
+from .core import fit_targets
+from .core.atomic import atomic_write
+from .core.errors import FlowreelError
+from .core.jobs import Job, JobError, render_flags, resolve_command
 from .core.options import LOOKS
 from .props import OPTION_NAMES
 
 POLL_SECONDS = 0.25
 PICTURES = "*.png;*.jpg;*.jpeg;*.bmp;*.gif;*.tif;*.tiff;*.webp"
+TARGETS = PICTURES + "".join(f";*{s}" for s in fit_targets.SHAPE_SUFFIXES)
 
 
 class _State:
@@ -94,28 +99,106 @@ def _import(path: str) -> None:
     STATE.last, STATE.last_kind = f"Flowreel: imported {Path(path).parent.name}", "INFO"
 
 
-def start(op, context, image: str, method: str, quality: str, steps: int, seed: int, look: str) -> set:
-    """Check, then launch the fit as a child and the timer; the scene is untouched until it ends."""
+def _busy(op) -> bool:
     if STATE.job is not None and STATE.job.running:
         op.report({"ERROR"}, "Flowreel: a job is already running (Cancel it first)")
+        return True
+    return False
+
+
+def _run(op, plan: fit_targets.FitPlan, cwd: Path, what: str, look: str) -> set:
+    """Start the plan's child (or, for a finished run whose film is there, import it now)."""
+    STATE.look = look
+    if plan.argv is None:
+        _import(str(plan.export))
+        kind = "ERROR" if STATE.last_kind == "ERROR" else "INFO"
+        op.report({kind}, STATE.last if kind == "ERROR" else f"Flowreel: {what} was fitted already; imported it")
+        return {"CANCELLED"} if kind == "ERROR" else {"FINISHED"}
+    _launch(Job(plan.argv, kind="fit", cwd=str(cwd)))
+    op.report({"INFO"}, f"Flowreel: {'fitting' if plan.how == 'fit' else plan.how + 'ing'} {what}")
+    return {"FINISHED"}
+
+
+def start(op, context, image: str, method: str, quality: str, steps: int, seed: int, look: str,
+          fill: str | None = None) -> set:
+    """Check, then launch the fit of one picture or 3-D file as a child and the timer; the scene is
+    untouched until it ends."""
+    if _busy(op):
         return {"CANCELLED"}
     p = _prefs.get(context)
     try:
-        picture = check_picture(bpy.path.abspath(image))
+        target = fit_targets.check_target(bpy.path.abspath(image))
         trainer = resolve_command(p.trainer)
-        run = run_dir_for(_prefs.runs_dir(p), picture, method, seed, steps)
+        steps = fit_targets.steps_for(quality, method, steps)
+        fill = fill if fit_targets.is_shape(target) else None
+        run = fit_targets.run_dir_for_bytes(_prefs.runs_dir(p), target.stem, target.read_bytes(), method, seed,
+                                            steps, fill)  # fmt: skip
         run.mkdir(parents=True, exist_ok=True)
-        argv, _export = fit_command(trainer, picture, run, method=method, quality=quality, steps=steps, seed=seed)
-        _launch(Job(argv, kind="fit", cwd=str(run)))
+        plan = fit_targets.plan_single(trainer, target, run, method=method, quality=quality, steps=steps, seed=seed,
+                                       fill=fill)  # fmt: skip
     except JobError as e:
         op.report({"ERROR"}, str(e))
         return {"CANCELLED"}
     except OSError as e:  # the runs folder cannot be made
         op.report({"ERROR"}, f"Flowreel: runs folder {e.filename}: {e.strerror}")
         return {"CANCELLED"}
-    STATE.look = look
-    op.report({"INFO"}, f"Flowreel: fitting {picture.name} ({'resuming' if '--resume' in argv else method})")
-    return {"FINISHED"}
+    return _run(op, plan, run, target.name, look)
+
+
+def start_sequence(op, context, images: list[str], quality: str, steps: int, seed: int, look: str, start_at: str,
+                   via: str) -> set:
+    """Two or more pictures, sorted by name: `trainer fit A B ... --out SEQ --export`, imported at the end."""
+    if _busy(op):
+        return {"CANCELLED"}
+    p = _prefs.get(context)
+    try:
+        pictures = fit_targets.check_sequence([bpy.path.abspath(i) for i in images])
+        trainer = resolve_command(p.trainer)
+        steps = fit_targets.steps_for(quality, "fm", steps)
+        runs = _prefs.runs_dir(p)
+        seq = fit_targets.sequence_run_dir(runs, pictures, start_at, via, seed, steps)
+        seq.mkdir(parents=True, exist_ok=True)
+        plan = fit_targets.plan_sequence(trainer, pictures, runs, seq, quality=quality, steps=steps, seed=seed,
+                                         start=start_at, via=via)  # fmt: skip
+    except JobError as e:
+        op.report({"ERROR"}, str(e))
+        return {"CANCELLED"}
+    except OSError as e:
+        op.report({"ERROR"}, f"Flowreel: runs folder {e.filename}: {e.strerror}")
+        return {"CANCELLED"}
+    return _run(op, plan, seq, f"a sequence of {len(pictures)} pictures ({', '.join(x.name for x in pictures)})",
+                look)
+
+
+def start_object(op, context, method: str, quality: str, steps: int, seed: int, look: str, fill: str) -> set:
+    """The selected object's evaluated mesh (export_target's code) written into its run folder, keyed by the
+    .ply bytes, then fitted as a 3-D target like any file."""
+    from .export_target import pick_object, ply_bytes, target_mesh
+
+    if _busy(op):
+        return {"CANCELLED"}
+    p = _prefs.get(context)
+    try:
+        obj = pick_object(context, "fit")
+        tm = target_mesh(obj, context.evaluated_depsgraph_get())
+        data = ply_bytes(tm, comment="Flowreel target from " + obj.name.encode("ascii", "replace").decode())
+        trainer = resolve_command(p.trainer)
+        steps = fit_targets.steps_for(quality, method, steps)
+        run = fit_targets.run_dir_for_bytes(_prefs.runs_dir(p), obj.name, data, method, seed, steps, fill)
+        run.mkdir(parents=True, exist_ok=True)
+        target = run / (fit_targets.safe_name(obj.name) + ".ply")
+        if not target.is_file():  # the folder is keyed by these bytes: one there already is the same
+            with atomic_write(target) as f:
+                f.write(data)
+        plan = fit_targets.plan_single(trainer, target, run, method=method, quality=quality, steps=steps, seed=seed,
+                                       fill=fill)  # fmt: skip
+    except FlowreelError as e:  # TargetError (nothing selected, a camera, an empty mesh), JobError
+        op.report({"ERROR"}, str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return {"CANCELLED"}
+    except OSError as e:
+        op.report({"ERROR"}, f"Flowreel: runs folder {e.filename}: {e.strerror}")
+        return {"CANCELLED"}
+    return _run(op, plan, run, f"'{obj.name}' ({len(tm.vertices)} vertices, {fill})", look)
 
 
 def _launch(job: Job) -> None:
@@ -148,36 +231,101 @@ def _method_items():
     return [("fm", "Flow Matching", "Fast, the default"), ("ffjord", "FFJORD", "Maximum likelihood; much slower")]
 
 
-class FLOWREEL_OT_fit(bpy.types.Operator):
-    """Fit a flow to a picture with the trainer (a child process), then import the result"""
+def _fill_items():
+    return [("surface", "Surface", "Particles on the mesh's surface"),
+            ("volume", "Volume", "Particles inside the mesh (it must be watertight: closed, no holes)")]  # fmt: skip
 
-    bl_idname = "flowreel.fit"
-    bl_label = "Fit Picture…"
-    bl_options = {"REGISTER"}
 
-    filepath: StringProperty(name="Picture", subtype="FILE_PATH")
-    filter_glob: StringProperty(default=PICTURES, options={"HIDDEN"})
-    filter_image: BoolProperty(default=True, options={"HIDDEN"})
+class _FitOptions:
+    """The options every fit from Blender has (Fit Picture, Fit Selected Object)."""
+
     method: EnumProperty(name="Method", items=_method_items(), default="fm")
     quality: EnumProperty(name="Quality", items=_prefs.QUALITY_ITEMS, default="draft")
     steps: IntProperty(name="Steps", description="Training steps (0 = the quality's)", default=0, min=0)
     seed: IntProperty(name="Seed", description="Makes the fit repeatable", default=0, min=0)
     look: EnumProperty(name="Look", items=[(v, v.title(), "") for v in LOOKS], default="glow")
+    fill: EnumProperty(name="Fill", items=_fill_items(), default="surface",
+                       description="A mesh: particles on its surface, or inside it (watertight meshes only)")
 
-    def invoke(self, context, event):
+    def _defaults(self, context) -> None:
         p = _prefs.get(context)
         if not self.properties.is_property_set("quality"):
             self.quality = p.quality
         if not self.properties.is_property_set("look"):
             self.look = p.look
+
+
+class FLOWREEL_OT_fit(_FitOptions, bpy.types.Operator):
+    """Fit a flow to a picture or a 3-D file (.obj .ply .stl .glb .gltf .npy .xyz) with the trainer (a child
+    process), then import the result. Two or more pictures make a sequence, in order of their names"""
+
+    bl_idname = "flowreel.fit"  # kept: tests and user keymaps call it by this id
+    bl_label = "Fit Picture or Shape…"
+    bl_options = {"REGISTER"}
+
+    filepath: StringProperty(name="Picture or Shape", subtype="FILE_PATH")
+    directory: StringProperty(subtype="DIR_PATH", options={"HIDDEN", "SKIP_SAVE"})
+    files: CollectionProperty(type=bpy.types.OperatorFileListElement, options={"HIDDEN", "SKIP_SAVE"})
+    filter_glob: StringProperty(default=TARGETS, options={"HIDDEN"})
+    filter_image: BoolProperty(default=True, options={"HIDDEN"})
+    start: EnumProperty(name="Start", default="noise", description="A sequence: how the film opens", items=[
+        ("noise", "Noise", "Open on noise and form the first picture"),
+        ("picture", "Picture", "Open on the first picture")])  # fmt: skip
+    via: EnumProperty(name="Via", default="direct", description="A sequence: how each picture becomes the next",
+                      items=[("direct", "Direct", "Each picture flows straight into the next"),
+                             ("noise", "Noise", "Dissolve into noise and re-form")])  # fmt: skip
+
+    def invoke(self, context, event):
+        self._defaults(context)
         context.window_manager.fileselect_add(self)
         return {"RUNNING_MODAL"}
 
+    def draw(self, context):
+        layout = self.layout
+        for name in ("method", "quality", "steps", "seed", "look"):
+            layout.prop(self, name)
+        layout.label(text="3-D mesh:")
+        layout.prop(self, "fill")
+        layout.label(text="Several pictures (sorted by name):")
+        layout.prop(self, "start")
+        layout.prop(self, "via")
+
+    def paths(self) -> list[str]:
+        """The chosen files: the browser's selection (directory + names), else filepath."""
+        names = [f.name for f in self.files if f.name]
+        if names and self.directory:
+            return [str(Path(bpy.path.abspath(self.directory)) / n) for n in names]
+        return [self.filepath] if self.filepath else []
+
     def execute(self, context):
-        if not self.filepath:
-            self.report({"ERROR"}, "Flowreel: choose a picture to fit")
+        paths = self.paths()
+        if not paths:
+            self.report({"ERROR"}, "Flowreel: choose a picture or a 3-D file to fit")
             return {"CANCELLED"}
-        return start(self, context, self.filepath, self.method, self.quality, self.steps, self.seed, self.look)
+        if len(paths) > 1:
+            if self.method != "fm":
+                self.report({"ERROR"}, "Flowreel: a sequence is fitted with Flow Matching, not FFJORD")
+                return {"CANCELLED"}
+            return start_sequence(self, context, paths, self.quality, self.steps, self.seed, self.look, self.start,
+                                  self.via)  # fmt: skip
+        return start(self, context, paths[0], self.method, self.quality, self.steps, self.seed, self.look,
+                     self.fill)  # fmt: skip
+
+
+class FLOWREEL_OT_fit_object(_FitOptions, bpy.types.Operator):
+    """Fit a flow to the selected object's evaluated mesh (modifiers applied, world space): its surface, or
+    its inside when watertight. The same unchanged object fitted again reuses its run"""
+
+    bl_idname = "flowreel.fit_object"
+    bl_label = "Fit Selected Object"
+    bl_options = {"REGISTER"}
+
+    def invoke(self, context, event):
+        self._defaults(context)
+        return context.window_manager.invoke_props_dialog(self)
+
+    def execute(self, context):
+        return start_object(self, context, self.method, self.quality, self.steps, self.seed, self.look, self.fill)
 
 
 class FLOWREEL_OT_render_film(bpy.types.Operator):
@@ -254,10 +402,12 @@ def draw(layout, context) -> None:
     else:
         col = box.column(align=True)  # stacked: side by side, the narrow sidebar cuts both labels
         col.operator(FLOWREEL_OT_fit.bl_idname, icon="IMAGE_DATA")
+        col.operator(FLOWREEL_OT_fit_object.bl_idname, icon="MESH_ICOSPHERE")
         col.operator(FLOWREEL_OT_render_film.bl_idname, icon="RENDER_ANIMATION")
         if STATE.last:
             text = STATE.last.removeprefix("Flowreel: ")  # the panel says Flowreel already
             box.label(text=text, icon="ERROR" if STATE.last_kind == "ERROR" else "INFO")
 
 
-CLASSES = (FLOWREEL_OT_fit, FLOWREEL_OT_render_film, FLOWREEL_OT_fit_cancel, FLOWREEL_OT_job_report)
+CLASSES = (FLOWREEL_OT_fit, FLOWREEL_OT_fit_object, FLOWREEL_OT_render_film, FLOWREEL_OT_fit_cancel,
+           FLOWREEL_OT_job_report)

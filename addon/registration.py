@@ -20,7 +20,7 @@ if _handler is not None:
 
 def menu_import(self, context):
     self.layout.operator(FLOWREEL_OT_import.bl_idname, text="Flowreel trajectories (.npz)")
-    self.layout.operator(fit_ops.FLOWREEL_OT_fit.bl_idname, text="Flowreel: fit picture…")
+    self.layout.operator(fit_ops.FLOWREEL_OT_fit.bl_idname, text="Flowreel: fit picture or shape…")
 
 
 def menu_export(self, context):

@@ -85,7 +85,29 @@ def fit_sequence(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     say(args, f"sequence of {len(images)} pictures ({args.start} start, via {args.via}): "
               f"{len(p.fits())} flows, {sum(not leg.complete for leg in p.fits())} to fit")  # fmt: skip
-    done = ensure_fits(p, config, progress=not args.quiet, say=lambda s: say(args, s))
+    on_fit = None
+    if jp is not None:
+        steps = config.resolved().steps  # every flow of a sequence has the same settings (they key its run)
+
+        def on_fit(n: int, of: int, resume: bool):
+            """JSON progress of the n-th of `of` fits: its own step/steps plus flow/flows; ETA of them all."""
+            jp.emit("start", stage="fit", flow=n, flows=of, steps=steps, resume=resume)
+
+            def on_step(step: int, loss: float) -> None:
+                jp.step("fit", step, steps, loss, overall=((n - 1) * steps + step, of * steps), flow=n, flows=of)
+                if step == steps:
+                    jp.emit("stage", stage="eval", flow=n, flows=of)
+
+            return on_step
+
+    from flowreel.trainer.stopping import FitInterrupted
+
+    try:
+        done = ensure_fits(p, config, progress=not args.quiet, say=lambda s: say(args, s), on_fit=on_fit)
+    except FitInterrupted as e:
+        if jp is not None:  # as a single fit: the checkpoint is saved, fitting again resumes that flow
+            jp.emit("done", status="interrupted", step=e.step, run_dir=str(seq_dir))
+        raise
     path = write_sequence(seq_dir, p)
     say(args, f"wrote {path} (fitted {len(done['fitted'])}, reused {len(done['reused'])})")
     if args.export is not None:
@@ -115,6 +137,9 @@ def _export(p, args: argparse.Namespace, out: Path) -> None:
     t0 = time.perf_counter()
     F = args.frames_per_move
     say(args, f"exporting {args.particles} particles x {1 + F * len(p.moves)} frames ({len(p.moves)} moves) ...")
+    jp = getattr(args, "json_progress", None)
+    if jp is not None:
+        jp.emit("stage", stage="export", particles=args.particles, frames=1 + F * len(p.moves))
     tol = {} if args.tol is None else {"rtol": args.tol, "atol": args.tol}
     traj = export_sequence(p, args.particles, F, seed=args.export_seed, device=args.device,
                            progress=not args.quiet, say=lambda s: say(args, s), **tol)  # fmt: skip

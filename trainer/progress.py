@@ -39,17 +39,21 @@ class JsonProgress:
         line = json.dumps({"event": event, **fields}, allow_nan=False, default=str)
         print(line, file=self.stream or sys.stdout, flush=True)
 
-    def step(self, stage: str, step: int, steps: int, loss: float | None = None) -> None:
-        """A training step done; emitted at most every `interval` seconds, and always for the last one."""
+    def step(self, stage: str, step: int, steps: int, loss: float | None = None, *,
+             overall: tuple[int, int] | None = None, **fields: Any) -> None:
+        """A training step done; emitted at most every `interval` seconds, and always for the last one.
+        `overall` (step, steps) is what the rate and ETA count when this step is part of a longer job (a
+        sequence's flows one after another); `fields` go into the line as they are."""
         now = self._clock()
+        at, total = overall if overall is not None else (step, steps)
         if self._first_step is None:
-            self._first_step = step - 1  # the rate counts only this process's steps (resume)
+            self._first_step = at - 1  # the rate counts only this process's steps (resume)
         if step < steps and now - self._last < self.interval:
             return
         self._last = now
         elapsed = now - self._t0
-        done = step - self._first_step
-        eta = elapsed / done * (steps - step) if done > 0 else None
+        done = at - self._first_step
+        eta = elapsed / done * (total - at) if done > 0 else None
         finite = loss is not None and loss == loss and abs(loss) != float("inf")
         self.emit("progress", stage=stage, step=step, steps=steps, loss=round(loss, 6) if finite else None,
-                  elapsed=round(elapsed, 3), eta=None if eta is None else round(eta, 3))
+                  elapsed=round(elapsed, 3), eta=None if eta is None else round(eta, 3), **fields)

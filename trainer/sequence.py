@@ -183,8 +183,10 @@ def plan(densities: list[ImageDensity], options: SequenceOptions, fit_config: Fi
 
 
 def ensure_fits(p: Plan, fit_config: FitConfig, *, progress: bool = True,
-                say: Callable[[str], None] = print) -> dict[str, Any]:
+                say: Callable[[str], None] = print,
+                on_fit: Callable[[int, int, bool], Callable | None] | None = None) -> dict[str, Any]:
     """Fit every run of the plan that is not complete (an interrupted one resumes); reuse the rest.
+    `on_fit(n, of, resume)` is called before the n-th of the `of` fits and returns its `on_step` (JSON progress).
 
     Returns {"fitted": [run folders], "reused": [...], "seconds": {folder: fit seconds}}.
     """
@@ -202,7 +204,9 @@ def ensure_fits(p: Plan, fit_config: FitConfig, *, progress: bool = True,
         say(f"[{n}/{len(todo)}] {'resuming' if resume else 'fitting'} {_leg_name(p, leg)} -> {leg.run_dir}")
         t0 = time.perf_counter()
         leg.run_dir.mkdir(parents=True, exist_ok=True)
-        fit(p.densities[leg.target], fit_config, leg.run_dir, resume=resume, progress=progress, source=source)
+        on_step = None if on_fit is None else on_fit(n, len(todo), resume)
+        fit(p.densities[leg.target], fit_config, leg.run_dir, resume=resume, progress=progress, source=source,
+            on_step=on_step)
         out["fitted"].append(str(leg.run_dir))
         out["seconds"][str(leg.run_dir)] = round(time.perf_counter() - t0, 3)
     return out

@@ -129,6 +129,8 @@ class Job:
     step: int = 0
     steps: int = 0
     loss: float | None = None
+    flow: int = 0  # a sequence fits its flows one after another: which one (1-based) of how many
+    flows: int = 0
     elapsed: float | None = None
     eta: float | None = None
     message: str = ""  # the last error line (failed) or the closing summary
@@ -211,6 +213,10 @@ class Job:
             self.step = int(ev.get("step", self.step) or 0)
             self.steps = int(ev.get("steps", self.steps) or 0)
             self.loss = ev.get("loss", self.loss)
+            if "flows" in ev:
+                self.flow, self.flows = int(ev.get("flow") or 0), int(ev.get("flows") or 0)
+            elif kind == "stage":  # export: after the last flow, the job's own stage again
+                self.flow = self.flows = 0
             self.elapsed = ev.get("elapsed", self.elapsed)
             self.eta = ev.get("eta") if kind == "progress" else None
         elif kind == "done":
@@ -279,13 +285,17 @@ class Job:
             return self.message or self.state
         if self.stage in ("fit", "render") and self.steps:
             what = "step" if self.stage == "fit" else "frame"
-            text = f"Flowreel {self.stage}: {what} {self.step}/{self.steps}"
+            text = f"Flowreel {self.stage}{self._of()}: {what} {self.step}/{self.steps}"
             if self.loss is not None:
                 text += f", loss {self.loss:.4g}"
             if self.eta is not None:
                 text += f", ETA {clock(self.eta)}"
             return text
-        return f"Flowreel: {self.stage or 'starting'}…"
+        return f"Flowreel{self._of()}: {self.stage or 'starting'}…"
+
+    def _of(self) -> str:
+        """' (flow 2/3)' while a sequence fits its flows; '' otherwise."""
+        return f" (flow {self.flow}/{self.flows})" if self.flows > 1 else ""
 
     def short_lines(self) -> list[str]:
         """The status line cut in two for the sidebar: what and how far, then loss and ETA."""
@@ -293,6 +303,8 @@ class Job:
             return [self.status_line()]
         what = "Step" if self.stage == "fit" else "Frame"
         first = f"{self.stage.title()}: {what} {self.step}/{self.steps}"
+        if self.flows > 1:  # the sidebar is narrow: "Flow 2/3: Step 10/40"
+            first = f"Flow {self.flow}/{self.flows}: {what} {self.step}/{self.steps}"
         rest = [f"Loss {self.loss:.4g}" if self.loss is not None else "", f"ETA {clock(self.eta)}" if self.eta else ""]
         second = ", ".join(x for x in rest if x)
         return [first, second] if second else [first]
