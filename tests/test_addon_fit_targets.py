@@ -39,6 +39,14 @@ def test_check_target_takes_pictures_by_bytes_and_shapes_by_suffix(tmp_path):
             fit_targets.check_target(tmp_path / name)
 
 
+def test_the_addons_3d_suffixes_are_the_trainers(trainer):
+    """The add-on cannot import the trainer (no torch in Blender): its copy of the suffixes must not drift."""
+    from flowreel.trainer import mesh_target
+
+    assert fit_targets.MESH_SUFFIXES == mesh_target.MESH_SUFFIXES
+    assert fit_targets.POINT_SUFFIXES == mesh_target.POINT_SUFFIXES
+
+
 def test_a_sequence_is_sorted_by_name_with_numbers_in_order(tmp_path):
     paths = [picture(tmp_path / n) for n in ("frame10.png", "frame2.png", "Frame1.png")]
     assert [p.name for p in fit_targets.check_sequence(paths)] == ["Frame1.png", "frame2.png", "frame10.png"]
