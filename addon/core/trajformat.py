@@ -280,17 +280,20 @@ def read(path: str | os.PathLike, mmap: bool = False, check_finite: bool = True)
             missing = [k for k in REQUIRED if k not in names]
             if missing:
                 raise _fail(path, f"not a {FORMAT} file: missing {', '.join(missing)}")
-            positions = None
-            if mmap:
+            positions = logp = None
+            if mmap:  # the two [T, ...] members stay on disk: memory must not grow with the film's length
                 with zipfile.ZipFile(path) as zf:
                     positions = _member_memmap(path, zf, "positions.npy")
+                    if "logp" in names:
+                        logp = _member_memmap(path, zf, "logp.npy")
             if positions is None:
                 positions = z["positions"]
             times = z["times"]
             raw_meta = z["meta"]
             colors = z["colors"] if "colors" in names else None
             key_colors = z["key_colors"] if "key_colors" in names else None
-            logp = z["logp"] if "logp" in names else None
+            if logp is None and "logp" in names:
+                logp = z["logp"]
     except TrajectoryError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as e:
