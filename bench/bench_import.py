@@ -122,7 +122,7 @@ def make_trajectory(path: Path, n: int, t: int, work: Path, kind: str = "v1") ->
     if kind in ("v1", "logp"):
         meta["format"] = trajformat.FORMAT_V1
     if kind == "logp":  # `trainer export --logp`: float32 [T, N] beside the positions (the add-on ignores it)
-        logp = np.memmap(work / f"raw-logp-{n}-{t}.f32", dtype=np.float32, mode="w+", shape=(t, n))
+        logp = np.memmap(work / f"logp-{n}-{t}.f32", dtype=np.float32, mode="w+", shape=(t, n))
         logp[:] = -1.0
     elif kind == "seq":
         meta.update(_keys_meta(t, extent))
@@ -132,7 +132,7 @@ def make_trajectory(path: Path, n: int, t: int, work: Path, kind: str = "v1") ->
     trajformat.write(path, trajformat.Trajectory(pos, ts, meta, colors, logp, key_colors))
     del pos, logp
     raw.unlink()
-    (work / f"raw-logp-{n}-{t}.f32").unlink(missing_ok=True)
+    (work / f"logp-{n}-{t}.f32").unlink(missing_ok=True)
 
 
 def reset_peak() -> None:
@@ -303,7 +303,7 @@ KIND_NOTES = (
     "Kinds: v1 = flowreel.traj/1 noise -> picture (2-D, static camera); logp = v1 with logp float32 [T, N];"
     " seq = 3-key sequence noise -> A -> B with key_colors (one colour attribute per key, blended in Geometry"
     " Nodes) and holds at A and B; 3d = D = 3, 6-number extent, ORBIT camera (360-degree fit) and the 3-D auto"
-    " radius. Play = mean per frame over 24 frames across the whole film (holds included). Steps (s): the cache"
+    " radius. The whole film includes a sequence's holds. Steps (s): the cache"
     " pass (write_pc2), auto radius, key colours (per-key display colours; install = attributes and nodes),"
     " camera, 3-D lights, timed inside build_scene. Peak during import = VmHWM after import (reset after the base"
     " reading). Load = 1-minute load average before / after the run (shared box). Memory flat in T = the RSS"
@@ -329,9 +329,10 @@ def write_report(path: Path, rows: list[tuple[str, dict]], command: str = "", ki
         f"Command: `python bench/bench_import.py {command}`".rstrip(),
         "",
         "Import = `addon.scene.build_scene` (read + validate, stream the PC2 cache, mesh and attributes, modifiers,"
-        " timing keys, camera, look). Play = mean depsgraph evaluation per frame over 24 frames across the flow.",
+        " timing keys, camera, look). Play = mean depsgraph evaluation per frame over 24 frames across the"
+        f" {'whole film' if kinds else 'flow'}.",
         "RSS columns are MiB above the bare bpy process (after `read_factory_settings`): current RSS and its"
-        " anonymous part after import, and the peak (VmHWM) after playing.",
+        " anonymous part after import, and the peak (VmHWM) after playing (the whole process: import and play).",
         "",
     ]
     if kinds:
