@@ -14,6 +14,17 @@ Two framings (SceneOptions.framing):
 Either box fills 1 / (1 + margin) of the half-frame in its limiting direction (the last frame of a
 push-in); the orbit keeps all 8 corners in view at every angle of its turn.
 
+A picture sequence (two or more picture keys whose boxes differ, framing PICTURE, STATIC camera) is
+framed per key instead (`key_framings`): while the film rests on key k the camera frames that key's
+own box (the union `extent` would leave a wide word at the end filling half the frame after a square
+logo), and between keys it moves with the film. The rig's x, y (the box centre) and the camera's
+distance are keyed with the very keyframes that drive the Mesh Cache (`timing.key_fcurve`, values per
+key): the camera lands on a key exactly when the points do, stands still through every hold (so the
+render script's copies of still frames stay valid), plays without Python handlers and is re-keyed
+with the film's timing (`key_framing`, called again by film_timing.retime). A noise key takes the
+framing of the next picture key (the first one for a noise -> pictures film). Push-in and orbit keep
+the union framing.
+
 Rig: an empty at the centre of the box (orbit pivot and depth-of-field focus target) with the
 camera as its child. The camera looks down its local -Z axis, tilted about X by `tilt` (0 = straight
 down) and turned with the rig about Z (z is up, Blender's convention).
@@ -29,6 +40,7 @@ ends on it and turns at constant speed, keyed over one frame more than the film 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 
@@ -57,6 +69,9 @@ DOF_EDGE_BLUR = 0.003
 # blur to a third (Cycles measurement: bench/RESULTS.md, tests/test_addon_dof_render.py).
 DOF_FSTOP_MIN = 0.01
 ORBIT_FIT_STEP = math.radians(0.5)  # the orbit's fit also checks angles this close between frames
+FIT_SLACK = 1.0005  # the fitted distance grows this much for float32 round-off in Blender's matrices
+KEY_FRAMING = "flowreel_key_framing"  # camera property: JSON [[centre x, centre y, distance] per key]
+RIG_ACTION, CAMERA_ACTION = "Flowreel Rig Action", "Flowreel Camera Action"
 
 
 def half_tangents(opts: SceneOptions) -> tuple[float, float]:
@@ -174,12 +189,15 @@ def setup_camera(
     opts: SceneOptions,
     extent: Sequence[float] | None = None,
     dim: int | None = None,
+    key_extents: Sequence[Sequence[float] | None] | None = None,
 ) -> bpy.types.Object:
     """Create the rig + camera for the chosen move and framing; make it the scene camera.
 
     `bbox`: every particle over every frame (xmin, xmax, ymin, ymax, zmin, zmax); `extent`: the
     picture's box (4 numbers) or the shape's (6), framed when opts.framing is PICTURE; `dim`: the
-    file's dimension (inferred from `extent` when not given)."""
+    file's dimension (inferred from `extent` when not given); `key_extents`: each key's box (None for
+    noise), in key order, with `opts` resolved per key (core/sequence.py): a picture sequence is then
+    framed per key (`key_framings`)."""
     dim = film_dim(extent, bbox, dim)
     lay = timing.layout(opts)
     box = framed_box(bbox, extent, opts)
@@ -199,7 +217,8 @@ def setup_camera(
         turns = [base_turn]
     rots = [rotation(tilt, a) for a in turns]
     dist = max(fit_distance(corners, center, r, tan_w, tan_h, opts.margin) for r in rots)
-    dist = max(dist, 1e-3) * 1.0005  # float32 round-off in Blender's matrices
+    dist = max(dist, 1e-3) * FIT_SLACK
+    per_key = key_framings(extent, key_extents, radius, opts, dim)
 
     rig = bpy.data.objects.new("Flowreel Rig", None)
     rig.empty_display_type = "PLAIN_AXES"
@@ -217,6 +236,8 @@ def setup_camera(
     every = box_corners(bbox, radius)
     span = float(np.linalg.norm(every.max(axis=0) - every.min(axis=0)))
     far = dist * (PUSH_IN_START if opts.camera == "PUSH_IN" else 1.0)
+    if per_key is not None:
+        far = max(far, *(d for _, _, d in per_key))
     cam_data.clip_start = max(1e-4, 0.01 * far)
     cam_data.clip_end = 2.0 * far + span
     cam_data.dof.use_dof = bool(opts.depth_of_field)
@@ -234,13 +255,13 @@ def setup_camera(
         for i, (frame, d) in enumerate(((lay.start, dist * PUSH_IN_START), (lay.end, dist))):
             cam.location = axis * d
             for idx in range(3):
-                fc = compat.ensure_fcurve(cam, "location", idx, "Flowreel Camera Action")
+                fc = compat.ensure_fcurve(cam, "location", idx, CAMERA_ACTION)
                 _key(fc, frame, cam.location[idx], interp if i == 0 else "LINEAR", easing)
         cam.location = axis * (dist * PUSH_IN_START)
     else:
         cam.location = axis * dist
     if opts.camera == "ORBIT":
-        fc = compat.ensure_fcurve(rig, "rotation_euler", 2, "Flowreel Rig Action")
+        fc = compat.ensure_fcurve(rig, "rotation_euler", 2, RIG_ACTION)
         if is_full_turn(orbit_sweep(opts, dim)):
             end = lay.end + 1  # one frame past the film: frame end + 1 shows what frame start shows
             _key(fc, lay.start, orbit_turn(lay.start, opts, lay, dim), "LINEAR", "AUTO")
@@ -249,8 +270,62 @@ def setup_camera(
             _key(fc, lay.start, orbit_turn(lay.start, opts, lay, dim), interp, easing)
             _key(fc, lay.end, orbit_turn(lay.end, opts, lay, dim), "LINEAR", "AUTO")
         rig.rotation_euler[2] = orbit_turn(lay.start, opts, lay, dim)
+    if per_key is not None:
+        cam[KEY_FRAMING] = json.dumps(per_key)
+        key_framing(cam, opts, lay.start)
     scene.camera = cam
     return cam
+
+
+def key_framings(extent: Sequence[float] | None, key_extents: Sequence[Sequence[float] | None] | None, radius: float,
+                 opts: SceneOptions, dim: int) -> list[tuple[float, float, float]] | None:
+    """(centre x, centre y, camera distance) framing each key's own picture box, in key order; None where the
+    film keeps one framing: framing ALL, 3-D, a push-in or orbit, fewer than two picture keys or boxes that are
+    all the same (a single picture frames exactly as it always did).
+
+    Each key's distance is what a single picture with that box gets: its corners grown by the radius in x
+    and y, solved by `fit_distance` with the margin, looking straight down."""
+    if opts.framing != "PICTURE" or dim != 2 or opts.camera != "STATIC" or not key_extents:
+        return None
+    if len(key_extents) != timing.n_keys(opts) or (extent is not None and len(extent) != 4):
+        return None
+    boxes = [None if e is None else tuple(float(v) for v in e[:4]) for e in key_extents]
+    pictures = [b for b in boxes if b is not None]
+    if len(pictures) < 2 or len(set(pictures)) < 2:
+        return None
+    tan_w, tan_h = half_tangents(opts)
+    fits = {}
+    for box in set(pictures):
+        x0, x1, y0, y1 = box
+        center = np.array([(x0 + x1) / 2, (y0 + y1) / 2, 0.0])
+        corners = box_corners((x0, x1, y0, y1, 0.0, 0.0), radius, 0.0)
+        d = fit_distance(corners, center, rotation(0.0, 0.0), tan_w, tan_h, opts.margin)
+        fits[box] = (float(center[0]), float(center[1]), max(d, 1e-3) * FIT_SLACK)
+    out = []
+    for k, box in enumerate(boxes):
+        if box is None:  # noise: the next picture's framing (the first picture for noise -> A -> B), else the last
+            box = next((b for b in boxes[k + 1:] if b is not None), None) or pictures[-1]
+        out.append(fits[box])
+    return out
+
+
+def key_framing(cam: bpy.types.Object, opts: SceneOptions, frame_start: int = timing.FRAME_START) -> bool:
+    """Key the per-key framing stored on `cam` with the film's timing `opts` (per-key holds and moves): the
+    rig's x, y and the camera's distance get the keyframes of the Mesh Cache's `eval_frame`, valued per key.
+    False (nothing keyed) for a camera with one framing."""
+    raw = cam.get(KEY_FRAMING) if cam is not None else None
+    if not isinstance(raw, str) or cam.parent is None:
+        return False
+    per_key = json.loads(raw)
+    if len(per_key) != timing.n_keys(opts):
+        return False
+    for ob, idx, action, col in ((cam.parent, 0, RIG_ACTION, 0), (cam.parent, 1, RIG_ACTION, 1),
+                                 (cam, 2, CAMERA_ACTION, 2)):
+        values = [float(f[col]) for f in per_key]
+        timing.key_fcurve(compat.ensure_fcurve(ob, "location", idx, action), opts, frame_start=frame_start,
+                          samples=values)
+        ob.location[idx] = values[timing.layout(opts, frame_start).stops[0].key]
+    return True
 
 
 def _key(fc, frame: float, value: float, interp: str, easing: str) -> None:

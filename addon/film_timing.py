@@ -4,7 +4,7 @@
 object's ``flowreel_film`` property (JSON) and fills its key rows (`key_props.FlowreelKey`, the
 Keys panel). Editing a row's hold or move seconds calls `retime`, which re-keys everything the
 timing drives: the Mesh Cache's `eval_frame`, the colour blend's Key Position, the scene's frame
-range and the ends of the camera's move.
+range, the ends of the camera's move and a sequence's per-key framing (camera.key_framing).
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def on_row_edit(row, context) -> None:
 
 def retime(obj: bpy.types.Object, scene: bpy.types.Scene, holds: Sequence[float], moves: Sequence[float]) -> None:
     """Give `obj`'s film these holds and move seconds (key order): re-key its timing, frame range and camera."""
+    from .camera import key_framing
     from .key_colors import key_fcurve
     from .scene import POINTS_MOD
 
@@ -103,6 +104,7 @@ def retime(obj: bpy.types.Object, scene: bpy.types.Scene, holds: Sequence[float]
     if f["key_input"] and geo is not None:
         key_fcurve(obj, geo, f["key_input"], opts, ACTION, frame_start=f["start"])
     _move_end_keys(scene, f["end"], lay.end)
+    key_framing(scene.camera, opts, f["start"])  # a sequence framed per key: its camera follows the keys
     scene.frame_start, scene.frame_end = lay.start, lay.end
     f.update(key_holds=list(opts.key_holds), move_seconds=list(opts.move_seconds), end=lay.end)
     obj[FILM] = json.dumps(f)

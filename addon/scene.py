@@ -316,7 +316,8 @@ def build_scene(
         scene.render.resolution_x, scene.render.resolution_y = opts.resolution
         scene.render.resolution_percentage = 100
         compat.set_motion_blur(scene, opts.motion_blur)
-        cam = camera.setup_camera(scene, coll, info.bbox, radius, opts, extent, dim)
+        cam = camera.setup_camera(scene, coll, info.bbox, radius, opts, extent, dim,
+                                  key_extents=[k.get("extent") for k in film_keys])
         if dim == 3:
             lights.light_3d(scene, coll, cam, opts.look, camera.framed_size(info.bbox, extent, opts))
     except BaseException as e:
