@@ -171,3 +171,20 @@ def test_editing_a_hold_re_keys_the_framing(addon_registered, tmp_path):
     for a, b in ((13, 29), (37, 41)):
         ms = matrices(bpy, range(a, b + 1))
         assert all(np.array_equal(m, ms[0]) for m in ms), f"the camera moves during the hold {a}-{b}"
+
+
+def test_reverse_and_ping_pong_follow_the_keys(bpy, tmp_path):
+    """The framing is keyed by key, not by frame order: reversed, the film opens on the bar and ends on the noise
+    (framed as the square); ping-pong comes back to the square's framing."""
+    from flowreel.addon.scene import build_scene
+
+    make_film(tmp_path / "s.npz")
+    build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small(reverse=True))
+    scene = bpy.context.scene
+    assert fill(bpy, scene.frame_start, BAR)[0] == pytest.approx(tight(), abs=1e-3)
+    assert fill(bpy, scene.frame_end, SQUARE)[1] == pytest.approx(tight(), abs=1e-3)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small(ping_pong=True))
+    scene = bpy.context.scene
+    assert fill(bpy, 29, BAR)[0] == pytest.approx(tight(), abs=1e-3)  # the turn
+    assert fill(bpy, 45, SQUARE)[1] == pytest.approx(tight(), abs=1e-3)  # back on the square: it rests 41-49
