@@ -14,6 +14,13 @@ Two framings (SceneOptions.framing):
 Either box fills 1 / (1 + margin) of the half-frame in its limiting direction (the last frame of a
 push-in); the orbit keeps all 8 corners in view at every angle of its turn.
 
+A 3-D shape with framing PICTURE is framed by its end-frame particles instead of its box's corners (a
+box's corners reach far past a rounded shape's silhouette: the README's monkey filled 55 % of the frame
+height): the scene builder reduces the end frame to its support points (shape_support.py) and the
+distance keeps a ball of the radius plus the support pad around each in view (`fit_distance_spheres`)
+at every angle the camera takes. The rig stays at the extent's centre (with exact landing the particles'
+box has the same centre), and the depth of field's f-stop is set by the shape's depth, not the box's.
+
 A picture sequence (two or more picture keys whose boxes differ, framing PICTURE, STATIC camera) is
 framed per key instead (`key_framings`): while the film rests on key k the camera frames that key's
 own box (the union `extent` would leave a wide word at the end filling half the frame after a square
@@ -48,7 +55,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
-from . import compat
+from . import compat, shape_support
 from .core import timing
 from .core.options import SceneOptions
 
@@ -109,6 +116,23 @@ def fit_distance(
     q = (corners - center) @ rot  # rows: camera-space coordinates (rot is orthonormal)
     tw, th = tan_w / (1.0 + margin), tan_h / (1.0 + margin)
     need = np.maximum(np.abs(q[:, 0]) / tw, np.abs(q[:, 1]) / th) + q[:, 2]
+    return float(need.max())
+
+
+def fit_distance_spheres(
+    points: np.ndarray, radius: float, center: np.ndarray, rot: np.ndarray, tan_w: float, tan_h: float,
+    margin: float = 0.0
+) -> float:
+    """Smallest distance along the view axis from `center` that keeps a ball of `radius` around every point
+    inside the frame (the margin shrinks the frame as in `fit_distance`).
+
+    A side plane of the frustum, |q_x| = t (d - q_z), has the unit normal (1, 0, t) / sqrt(1 + t^2) in the
+    camera's (x, z); a ball stays inside when its centre is `radius` inside that plane:
+    d >= |q_x| / t + q_z + radius sqrt(1 + t^2) / t (likewise for y)."""
+    q = (np.asarray(points, dtype=np.float64) - center) @ rot
+    tw, th = tan_w / (1.0 + margin), tan_h / (1.0 + margin)
+    need = np.maximum((np.abs(q[:, 0]) + radius * math.hypot(1.0, tw)) / tw,
+                      (np.abs(q[:, 1]) + radius * math.hypot(1.0, th)) / th) + q[:, 2]
     return float(need.max())
 
 
@@ -190,6 +214,7 @@ def setup_camera(
     extent: Sequence[float] | None = None,
     dim: int | None = None,
     key_extents: Sequence[Sequence[float] | None] | None = None,
+    support: np.ndarray | None = None,
 ) -> bpy.types.Object:
     """Create the rig + camera for the chosen move and framing; make it the scene camera.
 
@@ -197,7 +222,8 @@ def setup_camera(
     picture's box (4 numbers) or the shape's (6), framed when opts.framing is PICTURE; `dim`: the
     file's dimension (inferred from `extent` when not given); `key_extents`: each key's box (None for
     noise), in key order, with `opts` resolved per key (core/sequence.py): a picture sequence is then
-    framed per key (`key_framings`)."""
+    framed per key (`key_framings`); `support`: a 3-D film's end-frame support points
+    (shape_support.support_points), framed instead of the box's corners with framing PICTURE."""
     dim = film_dim(extent, bbox, dim)
     lay = timing.layout(opts)
     box = framed_box(bbox, extent, opts)
@@ -216,7 +242,12 @@ def setup_camera(
     else:
         turns = [base_turn]
     rots = [rotation(tilt, a) for a in turns]
-    dist = max(fit_distance(corners, center, r, tan_w, tan_h, opts.margin) for r in rots)
+    shape = dim == 3 and opts.framing == "PICTURE" and support is not None and len(support) > 0
+    if shape:  # the shape itself: every end-frame particle, grown by the radius and the support pad
+        pad = radius + shape_support.cover_pad(support, center)
+        dist = max(fit_distance_spheres(support, pad, center, r, tan_w, tan_h, opts.margin) for r in rots)
+    else:
+        dist = max(fit_distance(corners, center, r, tan_w, tan_h, opts.margin) for r in rots)
     dist = max(dist, 1e-3) * FIT_SLACK
     per_key = key_framings(extent, key_extents, radius, opts, dim)
 
@@ -243,7 +274,8 @@ def setup_camera(
     cam_data.dof.use_dof = bool(opts.depth_of_field)
     cam_data.dof.focus_object = rig  # the centre of the framed box (the picture's plane, the shape's middle)
     cam_data.dof.aperture_fstop = (
-        dof_fstop(corners, center, rots, dist, max(tan_w, tan_h), opts.lens_mm) if dim == 3 else DOF_FSTOP_2D)
+        dof_fstop(support if shape else corners, center, rots, dist, max(tan_w, tan_h), opts.lens_mm)
+        if dim == 3 else DOF_FSTOP_2D)
     cam = bpy.data.objects.new("Flowreel Camera", cam_data)
     collection.objects.link(cam)
     cam.parent = rig  # parent inverse stays identity: local coordinates are relative to the rig

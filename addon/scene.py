@@ -22,7 +22,7 @@ from collections.abc import Callable
 import bpy
 import numpy as np
 
-from . import camera, compat, film_timing, key_colors, lights
+from . import camera, compat, film_timing, key_colors, lights, shape_support
 from .core import pointcache, sequence, timing, trajformat
 from .core.errors import FlowreelError
 from .core.options import SceneOptions
@@ -259,13 +259,16 @@ def build_scene(
     kc = None if traj.key_colors is None else (traj.key_colors if idx is None else traj.key_colors[:, idx])
     per_key = key_colors.per_key_colors(opts, kc, info.start, display_colors)
     del kc
-    if opts.radius > 0:
-        radius = opts.radius
-    else:  # the end frame: where the ink is (one frame of the memory map)
-        end = np.asarray(traj.positions[-1] if idx is None else traj.positions[-1][idx])
-        radius = auto_radius(traj.extent, n, end)
-    extent = [float(v) for v in traj.extent]
     dim = traj.dim
+    shape_framed = dim == 3 and opts.framing == "PICTURE"
+    end = None
+    if opts.radius <= 0 or shape_framed:  # the end frame: where the ink is (one frame of the memory map)
+        end = np.asarray(traj.positions[-1] if idx is None else traj.positions[-1][idx])
+    radius = opts.radius if opts.radius > 0 else auto_radius(traj.extent, n, end)
+    # A 3-D film's camera frames the shape's end frame, not its box: its support points are all it needs.
+    support = shape_support.support_points(end) if shape_framed else None
+    del end
+    extent = [float(v) for v in traj.extent]
     del traj  # drop the memory map before Blender allocates the mesh
 
     guard = _Rollback(scene)
@@ -317,7 +320,7 @@ def build_scene(
         scene.render.resolution_percentage = 100
         compat.set_motion_blur(scene, opts.motion_blur)
         cam = camera.setup_camera(scene, coll, info.bbox, radius, opts, extent, dim,
-                                  key_extents=[k.get("extent") for k in film_keys])
+                                  key_extents=[k.get("extent") for k in film_keys], support=support)
         if dim == 3:
             lights.light_3d(scene, coll, cam, opts.look, camera.framed_size(info.bbox, extent, opts))
     except BaseException as e:

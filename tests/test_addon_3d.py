@@ -229,3 +229,76 @@ def test_3d_render_shows_points_where_the_camera_projects_them(bpy, tmp_path):
     img = read_png(frames / "frame_0005.png")
     assert img.shape == (90, 160, 3)
     check_points_drawn(img, np.array(centres), np.array(radii), margin=2.5)
+
+
+def surface(n, axes, seed=1):
+    """n points on the surface of the ellipsoid with semi-axes `axes` (a sphere when they are equal)."""
+    u = np.random.default_rng(seed).normal(size=(n, 3))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    end = (u * np.asarray(axes)).astype(np.float32)
+    return end, [float(v) for pair in zip(end.min(axis=0), end.max(axis=0), strict=True) for v in pair]
+
+
+def fill(v):
+    """How far the farthest projected particle reaches from the frame's centre, as a fraction of the half-frame."""
+    return float((np.abs(v[:, :2] - 0.5) / 0.5).max())
+
+
+@pytest.mark.parametrize("axes", [(3.0, 3.0, 3.0), (4.0, 1.0, 1.0)], ids=["sphere", "ellipsoid-8x2x2"])
+@pytest.mark.parametrize("move", ["ORBIT", "STATIC"])
+def test_3d_camera_frames_the_end_frame_particles_not_the_box(bpy, tmp_path, axes, move):
+    """Every end-frame particle in view at every angle of the orbit (frames and quarter frames between) and
+    in the static view; at the limiting angle the shape reaches the margin line: it fills 1 / (1 + margin) of
+    the half-frame (less the radius and the support pad, under 1.5 %), where the box's corners left it far
+    smaller."""
+    from flowreel.addon.scene import build_scene
+
+    end, extent = surface(3000, axes)
+    write_3d(tmp_path / "s.npz", end=end, extent=extent)
+    margin, radius = 0.08, 0.01
+    build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small(camera=move, radius=radius, margin=margin))
+    scene = bpy.context.scene
+    reach = []
+    for f in range(scene.frame_start, scene.frame_end + 1):
+        for sub in (0.0, 0.25, 0.5, 0.75) if move == "ORBIT" else (0.0,):
+            scene.frame_set(f, subframe=sub)
+            v = view(bpy, end)
+            assert (v[:, :2] >= 0).all() and (v[:, :2] <= 1).all() and (v[:, 2] > 0).all(), (f, sub)
+            reach.append(fill(v))
+    assert max(reach) <= 1 / (1 + margin) + 1e-5
+    assert max(reach) >= 0.985 / (1 + margin), f"the shape fills {max(reach):.3f} of the half-frame"
+    # The box's framing, for scale: its corners in view leave the shape well inside the margin line.
+    from flowreel.addon import camera
+
+    x0, x1, y0, y1, z0, z1 = extent
+    corners = camera.box_corners(tuple(extent), radius)
+    tan_w, tan_h = camera.half_tangents(scene_opts := small(camera=move, radius=radius, margin=margin))
+    center = np.array([(x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2])
+    tilt, turn = camera.view_angles(3)
+    turns = np.radians(np.arange(360.0)) if move == "ORBIT" else [turn]
+    box_dist = max(camera.fit_distance(corners, center, camera.rotation(tilt, a), tan_w, tan_h, scene_opts.margin)
+                   for a in turns)
+    cam_dist = float(np.linalg.norm(np.array(scene.camera.matrix_world.translation) - center))
+    assert cam_dist < 0.95 * box_dist  # closer than the box's fit
+
+
+def test_picture_camera_is_unchanged_by_the_3d_shape_framing(bpy, tmp_path):
+    """A 2-D picture is still framed on its extent box, straight down: the closed-form distance."""
+    from test_addon_scene import make_traj
+
+    from flowreel.addon import camera
+    from flowreel.addon.scene import build_scene
+
+    make_traj(tmp_path / "p.npz")
+    opts = small(radius=0.05)
+    build_scene(bpy.context.scene, str(tmp_path / "p.npz"), opts)
+    traj = trajformat.read(str(tmp_path / "p.npz"))
+    x0, x1, y0, y1 = traj.extent
+    tan_w, tan_h = camera.half_tangents(opts)
+    k = 1 + opts.margin
+    d = max(((x1 - x0) / 2 + 0.05) * k / tan_w, ((y1 - y0) / 2 + 0.05) * k / tan_h) * camera.FIT_SLACK
+    scene = bpy.context.scene
+    scene.frame_set(scene.frame_end)
+    m = np.array(scene.camera.matrix_world)
+    np.testing.assert_allclose(m[:3, :3], np.eye(3), atol=1e-6)  # straight down, +Y up
+    np.testing.assert_allclose(m[:3, 3], [(x0 + x1) / 2, (y0 + y1) / 2, d], rtol=1e-6, atol=1e-6)
