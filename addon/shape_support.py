@@ -14,7 +14,7 @@ bound at the lattice's covering angle; the camera grows every support point by i
 the shape stays in frame. Measured (bench/bench_support.py, bench/results/support.md): at 1024 directions the
 pad is 0.4 % of R and the fit lands 0.2-0.75 % farther than the exact all-particle fit (never closer) on a
 sphere, an 8 x 2 x 2 ellipsoid, a cube and Blender's monkey (512: up to 1.5 %, 256: 3 %); 1M particles
-reduce in about half a second.
+reduce in about half a second in 16 MiB blocks.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import math
 
 import numpy as np
 
+from .core import pointcache
+
 N_DIRECTIONS = 1024  # bench/results/support.md: error against direction count
-CHUNK = 1 << 13  # particles per block: an [N_DIRECTIONS, CHUNK] float32 block is 32 MiB
 _DIRS: dict[int, tuple[np.ndarray, float]] = {}
 
 
@@ -39,9 +40,11 @@ def directions(n: int = N_DIRECTIONS) -> tuple[np.ndarray, float]:
         phi = i * math.pi * (3.0 - math.sqrt(5.0))
         s = np.sqrt(1.0 - z * z)
         dirs = np.stack([s * np.cos(phi), s * np.sin(phi), z], axis=1)
-        probes = np.random.default_rng(0).normal(size=(20000, 3))
-        probes /= np.linalg.norm(probes, axis=1, keepdims=True)
-        cos_near = (probes @ dirs.T).max(axis=1).min()
+        rng, cos_near = np.random.default_rng(0), 1.0
+        for _ in range(20000 // 100):  # 100 probes at a time: a small block, whatever n is
+            probes = rng.normal(size=(100, 3))
+            probes /= np.linalg.norm(probes, axis=1, keepdims=True)
+            cos_near = min(cos_near, float((probes @ dirs.T).max(axis=1).min()))
         _DIRS[n] = (dirs, 1.1 * math.acos(min(1.0, float(cos_near))))
     return _DIRS[n]
 
@@ -49,8 +52,8 @@ def directions(n: int = N_DIRECTIONS) -> tuple[np.ndarray, float]:
 def support_points(points: np.ndarray, n: int = N_DIRECTIONS) -> np.ndarray:
     """The distinct particles [k <= n, 3] (float64) farthest along each lattice direction.
 
-    Streams `points` [N, 3] in blocks of CHUNK rows, so memory stays flat: one float32 block of
-    n x CHUNK products (32 MiB at 1024 directions) and the running maxima."""
+    Streams `points` [N, 3] in blocks, so memory stays flat: one float32 block of n x rows products of
+    the add-on's streaming size (pointcache.CHUNK_BYTES, 16 MiB) and the running maxima."""
     pts = np.asarray(points)
     if pts.ndim != 2 or pts.shape[1] < 3 or len(pts) == 0:
         raise ValueError("support_points needs [N, 3] positions")
@@ -58,10 +61,11 @@ def support_points(points: np.ndarray, n: int = N_DIRECTIONS) -> np.ndarray:
     d32 = dirs.astype(np.float32)
     best = np.full(n, -np.inf)
     arg = np.zeros(n, dtype=np.int64)
-    block_dots = np.empty((n, CHUNK), dtype=np.float32)  # directions x particles: the argmax runs along rows
+    chunk = int(min(len(pts), max(16, pointcache.CHUNK_BYTES // (4 * n))))
+    block_dots = np.empty((n, chunk), dtype=np.float32)  # directions x particles: the argmax runs along rows
     rows = np.arange(n)
-    for lo in range(0, len(pts), CHUNK):
-        block = np.ascontiguousarray(pts[lo:lo + CHUNK, :3], dtype=np.float32)
+    for lo in range(0, len(pts), chunk):
+        block = np.ascontiguousarray(pts[lo:lo + chunk, :3], dtype=np.float32)
         dots = block_dots[:, :len(block)]
         np.matmul(d32, block.T, out=dots)
         i = dots.argmax(axis=1)

@@ -37,6 +37,7 @@ def shapes(rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 def main() -> None:
     from flowreel.addon import camera, shape_support
+    from flowreel.addon.core import pointcache
 
     rng = np.random.default_rng(0)
     tan_w, tan_h = 18.0 / 50.0, 18.0 / 50.0 * 9 / 16
@@ -68,8 +69,7 @@ def main() -> None:
     sup = shape_support.support_points(big)
     dt = time.perf_counter() - t
     lines += ["", f"1M particles (float32), {shape_support.N_DIRECTIONS} directions: {dt:.2f} s, {len(sup)} support "
-              f"points; working memory one {shape_support.N_DIRECTIONS} x {shape_support.CHUNK} float32 block "
-              f"({shape_support.N_DIRECTIONS * shape_support.CHUNK * 4 / 2**20:.0f} MiB)."]
+              f"points; working memory one float32 block of {pointcache.CHUNK_BYTES / 2**20:.0f} MiB."]
     print(lines[-1])
     (ROOT / "bench" / "results" / "support.md").write_text("\n".join(lines) + "\n")
 
