@@ -339,6 +339,31 @@ def test_scene_flags_come_from_scene_options():
     assert movie.camera is None  # decided by the target: orbit in 3-D, else SceneOptions' static
 
 
+def test_every_scene_flag_that_changes_the_pictures_is_in_the_frames_record():
+    """A flag missing from RECORD_KEYS would let a rerun with another value reuse frames of the old one."""
+    import dataclasses
+
+    from flowreel.addon.core.frames import RECORD_KEYS
+    from flowreel.addon.core.options import NO_FLAG, SceneOptions
+
+    not_pixels = {"cache_dir"}  # where the point cache goes
+    resolved = {"hold_keys"}  # recorded as it resolves: into key_holds
+    flagged = {f.name for f in dataclasses.fields(SceneOptions)} - set(NO_FLAG)
+    assert flagged - not_pixels - resolved <= set(RECORD_KEYS), flagged - not_pixels - resolved - set(RECORD_KEYS)
+
+
+def test_depth_of_field_flag_reaches_the_scene_options_from_movie_and_render():
+    from flowreel.addon.core.options import scene_options_from
+    from flowreel.addon.render_args import build_parser
+    from flowreel.trainer.cli import build_parser as trainer_parser
+
+    render = build_parser().parse_args(["t.npz", "--depth-of-field", "--orbit-degrees", "90"])
+    opts = scene_options_from(render)
+    assert opts.depth_of_field and opts.orbit_degrees == 90
+    assert not scene_options_from(build_parser().parse_args(["t.npz"])).depth_of_field
+    assert trainer_parser().parse_args(["movie", "s.obj", "-o", "f.mp4", "--depth-of-field"]).depth_of_field
+
+
 def test_fit_and_export_progress_json(tmp_path, capsys, small_fit):
     """`--progress json`: every stdout line is one JSON object; start, steps with loss and ETA, stages, done."""
     run, out = tmp_path / "run", tmp_path / "t.npz"

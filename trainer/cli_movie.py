@@ -112,6 +112,7 @@ def cmd_movie(args: argparse.Namespace) -> int:
         easing=args.easing,
         camera=args.camera,
         orbit_degrees=args.orbit_degrees,
+        depth_of_field=args.depth_of_field,
         framing=args.framing,
         margin=args.margin,
         gif=args.gif,

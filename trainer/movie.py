@@ -55,6 +55,7 @@ class MovieSettings:
     easing: str = "EASE_IN_OUT"
     camera: str | None = None  # None = ORBIT for a 3-D target (the shot a flat picture cannot give), else STATIC
     orbit_degrees: float = 0.0  # the orbit's total turn; 0 = automatic (40 for pictures, 360 for 3-D)
+    depth_of_field: bool = False  # focus on the framed picture or shape (the camera's dof)
     framing: str = "PICTURE"  # PICTURE fills the frame with the picture at the end; ALL keeps every particle in view
     margin: float = 0.08  # free space around the framed box, a fraction of the half-frame
     gif: bool = False
@@ -176,6 +177,8 @@ def render_film(s: MovieSettings, traj_path: Path, out: Path, seconds: float | N
     ]  # fmt: skip
     if q["motion_blur"]:
         args.append("--motion-blur")
+    if s.depth_of_field:
+        args.append("--depth-of-field")
     if s.gif:
         args.append("--gif")
     _stage(3, "render", f"{q['engine']} {resolution[0]}x{resolution[1]} -> {out}")

@@ -27,7 +27,8 @@ RECORD = "flowreel_render.json"
 # Settings that change the pictures; frames rendered with other values must not be reused.
 RECORD_KEYS = ("look", "engine", "samples", "resolution", "fps", "seconds", "hold_start", "hold_end", "easing",
                "reverse", "ping_pong", "camera", "framing", "margin", "radius", "max_particles", "color_mode",
-               "denoise", "motion_blur", "seed", "key_holds", "move_seconds")  # the last two: resolved, file included
+               "denoise", "motion_blur", "seed", "key_holds", "move_seconds",  # these two: resolved, file included
+               "orbit_degrees", "depth_of_field")
 
 
 def default_frames_dir(output: str | os.PathLike) -> Path:

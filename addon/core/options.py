@@ -203,9 +203,10 @@ FLAGS: dict[str, Flag] = {
                        choice(COLOR_MODES), default=None),
     "cache_dir": Flag("PC2 cache folder (default: <film stem>_frames/cache beside the output)"),
     "motion_blur": Flag("blur the particles along their motion"),
+    "depth_of_field": Flag("focus on the framed picture or shape, the nearer and farther particles soft", movie=True),
     "seed": Flag("subset choice and random ids", int),
 }
-NO_FLAG = frozenset({"color", "lens_mm", "depth_of_field"})
+NO_FLAG = frozenset({"color", "lens_mm"})
 
 
 def _flag_of(f: dataclasses.Field) -> Flag:
