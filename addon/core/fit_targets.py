@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .jobs import QUALITY, JobError, check_picture, fit_command
+from .jobs import QUALITY, JobError, check_picture, fit_command, read_head
 
 # What `trainer fit` reads besides pictures (trainer/mesh_target.py MESH_SUFFIXES, POINT_SUFFIXES).
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf")
@@ -46,16 +46,7 @@ def check_target(path: str | os.PathLike) -> Path:
                 raise
             raise JobError(f"{p.name}: not a picture (PNG, JPEG, GIF, BMP, TIFF or WebP) nor a 3-D target "
                            f"({' '.join(SHAPE_SUFFIXES)})") from None  # fmt: skip
-    try:
-        with open(p, "rb") as f:
-            head = f.read(1)
-    except IsADirectoryError:
-        raise JobError(f"{p.name}: is a folder, not a 3-D target") from None
-    except FileNotFoundError:
-        raise JobError(f"{p}: no such file") from None
-    except OSError as e:
-        raise JobError(f"{p.name}: cannot read the 3-D target ({e.strerror or type(e).__name__})") from None
-    if not head:
+    if not read_head(p, 1, "3-D target"):
         raise JobError(f"{p.name}: an empty file, not a 3-D target")
     return p
 

@@ -60,18 +60,23 @@ def resolve_command(command: str) -> list[str]:
     return [exe, *argv[1:]]
 
 
+def read_head(p: Path, n: int, noun: str, missing: str = "no such file") -> bytes:
+    """The first `n` bytes of file `p`; a one-line JobError naming the `noun` it should be otherwise."""
+    try:
+        with open(p, "rb") as f:
+            return f.read(n)
+    except IsADirectoryError:
+        raise JobError(f"{p.name}: is a folder, not a {noun}") from None
+    except FileNotFoundError:
+        raise JobError(f"{p}: {missing}") from None
+    except OSError as e:
+        raise JobError(f"{p.name}: cannot read the {noun} ({e.strerror or type(e).__name__})") from None
+
+
 def check_picture(path: str | os.PathLike) -> Path:
     """A readable picture file, checked by its first bytes (JobError otherwise)."""
     p = Path(path)
-    try:
-        with open(p, "rb") as f:
-            head = f.read(16)
-    except IsADirectoryError:
-        raise JobError(f"{p.name}: is a folder, not a picture") from None
-    except FileNotFoundError:
-        raise JobError(f"{p}: no such picture") from None
-    except OSError as e:
-        raise JobError(f"{p.name}: cannot read the picture ({e.strerror or type(e).__name__})") from None
+    head = read_head(p, 16, "picture", missing="no such picture")
     if not head.startswith(_PICTURE_MAGIC) or (head.startswith(b"RIFF") and head[8:12] != b"WEBP"):
         raise JobError(f"{p.name}: not a picture (PNG, JPEG, GIF, BMP, TIFF or WebP)")
     return p
