@@ -38,6 +38,16 @@ def bpy():
     mod.ops.wm.read_factory_settings(use_empty=True)
 
 
+@pytest.fixture
+def addon_registered(bpy):
+    """The bpy module with the Flowreel add-on registered (operators, properties, panels), unregistered after."""
+    from flowreel import addon
+
+    addon.register()
+    yield bpy
+    addon.unregister()
+
+
 def sigint_interrupts() -> None:
     """Make SIGINT raise KeyboardInterrupt in this process. A shell starts background jobs (`make test &`,
     nohup, some CI runners) with SIGINT ignored, and children inherit that; a test that sends SIGINT sets

@@ -11,15 +11,6 @@ import pytest
 from conftest import require_module
 
 
-@pytest.fixture
-def addon_registered(bpy):
-    from flowreel import addon
-
-    addon.register()
-    yield bpy
-    addon.unregister()
-
-
 def read_ply(path) -> dict:
     """A small PLY reader (numpy only): header, vertices (structured) and triangles [F, 3]."""
     raw = open(path, "rb").read()

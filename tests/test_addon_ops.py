@@ -11,15 +11,6 @@ from flowreel.addon.core.trajformat import Trajectory
 COUNTED = ("objects", "meshes", "materials", "node_groups", "cameras", "actions", "collections", "worlds")
 
 
-@pytest.fixture
-def addon_registered(bpy):
-    from flowreel import addon
-
-    addon.register()
-    yield bpy
-    addon.unregister()
-
-
 def good(path, N=30):
     rng = np.random.default_rng(0)
     pos = rng.normal(size=(5, N, 2)).astype(np.float32)

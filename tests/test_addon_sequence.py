@@ -202,15 +202,6 @@ def test_single_flow_and_uniform_colours_import_as_before(bpy, tmp_path):
         assert kinds == {"NodeGroupInput", "NodeGroupOutput", "GeometryNodeMeshToPoints", "GeometryNodeSetMaterial"}
 
 
-@pytest.fixture
-def addon_registered(bpy):
-    from flowreel import addon
-
-    addon.register()
-    yield bpy
-    addon.unregister()
-
-
 def test_key_rows_show_the_keys_and_editing_a_hold_re_keys(addon_registered, tmp_path):
     from flowreel.addon import film_timing
 

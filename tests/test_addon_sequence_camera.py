@@ -145,15 +145,6 @@ def test_a_single_picture_is_framed_as_before(bpy, tmp_path):
     assert "flowreel_key_framing" not in cam
 
 
-@pytest.fixture
-def addon_registered(bpy):
-    from flowreel import addon
-
-    addon.register()
-    yield bpy
-    addon.unregister()
-
-
 def test_editing_a_hold_re_keys_the_framing(addon_registered, tmp_path):
     bpy = addon_registered
     make_film(tmp_path / "s.npz")
