@@ -19,7 +19,16 @@ from pathlib import Path
 from .core import timing
 from .core.atomic import atomic_write
 from .core.errors import RenderError
-from .core.frames import FRAME_GLOB, FRAME_NAME, RECORD_KEYS, frame_done, png_size, read_record, write_record
+from .core.frames import (
+    FRAME_GLOB,
+    FRAME_NAME,
+    RECORD_KEYS,
+    addon_code_stamp,
+    frame_done,
+    png_size,
+    read_record,
+    write_record,
+)
 from .core.jobs import clock
 from .core.options import SceneOptions
 
@@ -33,6 +42,9 @@ def check_stamp(folder: Path, args: argparse.Namespace) -> None:
     st = os.stat(args.traj)
     stamp = {"traj": os.path.abspath(args.traj), "traj_size": st.st_size, "traj_mtime_ns": st.st_mtime_ns}
     stamp.update({k: list(v) if isinstance(v, tuple) else v for k, v in vars(args).items() if k in RECORD_KEYS})
+    # What draws the frames: other add-on code or another Blender draws other pixels for the same settings.
+    stamp["addon_code"] = addon_code_stamp()
+    stamp["blender"] = _blender_version()
     old = read_record(folder)
     if old is not None and old != stamp:
         diff = ", ".join(sorted(k for k in stamp.keys() | old.keys() if stamp.get(k) != old.get(k)))
@@ -46,6 +58,12 @@ def check_stamp(folder: Path, args: argparse.Namespace) -> None:
         old = None
     if old is None:
         write_record(folder, stamp)
+
+
+def _blender_version() -> str:
+    import bpy
+
+    return bpy.app.version_string
 
 
 @contextmanager

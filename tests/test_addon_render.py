@@ -32,6 +32,7 @@ from test_addon_render_util import (
 )
 
 from flowreel.addon import encode_fallback, render
+from flowreel.addon.core import frames
 
 
 @pytest.fixture
@@ -162,6 +163,33 @@ def test_frame_ranges_split_the_film_and_encode_when_complete(bpy, traj, tmp_pat
     assert render.main([*base, "--frames", "4-5"]) == 0  # the last part completes the film
     assert len(_frames(tmp_path / "film_frames")) == FILM_FRAMES
     assert int(_probe(ffmpeg_exe, out)["nb_read_frames"]) == FILM_FRAMES
+
+
+def test_frames_drawn_by_other_addon_code_are_not_reused(bpy, traj, tmp_path, capsys):
+    """Same settings, but the record says other add-on code drew the frames (an upgrade): render again."""
+    base = [str(traj), "--no-video", "--frames-dir", str(tmp_path / "fr"), "--frames", "5-5", *FILM_ARGS]
+    assert render.main(base) == 0
+    record_path = tmp_path / "fr" / "flowreel_render.json"
+    record = json.loads(record_path.read_text())
+    assert record["addon_code"] == frames.addon_code_stamp() and record["blender"] == bpy.app.version_string
+    record["addon_code"] = "0123456789ab"
+    record_path.write_text(json.dumps(record))
+    capsys.readouterr()
+    assert render.main(base) == 1
+    assert "addon_code differ" in capsys.readouterr().err
+    old = (tmp_path / "fr" / "frame_0005.png").stat().st_mtime_ns
+    assert render.main([*base, "--replace-changed"]) == 0
+    assert (tmp_path / "fr" / "frame_0005.png").stat().st_mtime_ns != old
+
+
+def test_addon_code_stamp_follows_the_files(tmp_path):
+    (tmp_path / "core").mkdir()
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "core" / "b.py").write_text("y = 2\n")
+    one = frames.addon_code_stamp.__wrapped__(str(tmp_path))
+    assert one == frames.addon_code_stamp.__wrapped__(str(tmp_path))
+    (tmp_path / "core" / "b.py").write_text("y = 3\n")
+    assert frames.addon_code_stamp.__wrapped__(str(tmp_path)) != one
 
 
 def test_frames_of_another_render_are_not_reused(bpy, traj, tmp_path, capsys):

@@ -13,6 +13,8 @@ docs/format.md describes both.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -29,6 +31,22 @@ RECORD_KEYS = ("look", "engine", "samples", "resolution", "fps", "seconds", "hol
                "reverse", "ping_pong", "camera", "framing", "margin", "radius", "max_particles", "color_mode",
                "denoise", "motion_blur", "seed", "key_holds", "move_seconds",  # these two: resolved, file included
                "orbit_degrees", "depth_of_field")
+
+
+@functools.lru_cache(maxsize=1)
+def addon_code_stamp(root: str | None = None) -> str:
+    """The sha256 (12 hex digits) of the add-on's Python files, by relative path and bytes.
+
+    Recorded with the frames, so frames drawn by other add-on code (an upgrade, a fix to the camera)
+    are other frames: a rerun with the same settings renders them again instead of reusing them."""
+    base = Path(root) if root else Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for p in sorted(base.rglob("*.py")):
+        if "__pycache__" in p.parts:
+            continue
+        h.update(p.relative_to(base).as_posix().encode() + b"\0")
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def default_frames_dir(output: str | os.PathLike) -> Path:
