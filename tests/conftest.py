@@ -18,7 +18,7 @@ def missing_dependency(what: str) -> None:
     """Skip locally, fail under CI=true: CI installs every dependency the suite needs."""
     if IN_CI:
         pytest.fail(f"{what} is required in CI but missing", pytrace=False)
-    pytest.skip(f"{what} not available")
+    pytest.skip(f"{what} not available", allow_module_level=True)  # also from a module-level require_module
 
 
 def require_module(name: str):

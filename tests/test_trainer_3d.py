@@ -13,7 +13,7 @@ import pytest
 from conftest import fit_tiny, require_module
 
 trimesh = require_module("trimesh")
-pytest.importorskip("torch")
+require_module("torch")
 
 from flowreel.addon.core.trajformat import read  # noqa: E402
 from flowreel.trainer.export import export_trajectories  # noqa: E402
