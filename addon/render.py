@@ -25,6 +25,7 @@ is a bug: one line says so and where its traceback was saved.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -41,8 +42,9 @@ if __package__ in (None, ""):  # run as a script (`blender -b --python .../rende
     sys.exit(importlib.import_module(f"{_boot.load_package(Path(__file__).resolve().parent)}.render").main())
 
 from . import encode_fallback  # noqa: E402
-from .core.errors import FlowreelError, RenderError, UsageError, report_bug  # noqa: E402
+from .core.errors import FlowreelError, RenderError, UsageError, disk_error, report_bug  # noqa: E402
 from .core.frames import FRAME_NAME, frame_done  # noqa: E402
+from .core.lock import folder_lock  # noqa: E402
 from .frame_loop import PROG, check_stamp, render_frames, still_keys  # noqa: E402
 from .render_args import build_parser, output_paths, scene_options, script_argv  # noqa: E402
 
@@ -56,15 +58,35 @@ def _import_bpy():
     return bpy
 
 
+def _make_paths_relative(bpy) -> None:
+    """Blender's File > External Data > Make Paths Relative (a seam the tests replace to make it fail)."""
+    bpy.ops.file.make_paths_relative()
+
+
 def _save_blend(bpy, path: str) -> None:
+    """Save the built scene for `blender -b scene.blend -a` without the add-on: the point caches must be
+    `//` paths relative to the .blend, so the file and its cache folder can move to a render farm together.
+    A cache that stays absolute (the operator failed, or could not relate a path, e.g. another drive) is an
+    error, and no .blend is left behind."""
     blend = os.path.abspath(path)
     os.makedirs(os.path.dirname(blend), exist_ok=True)
-    bpy.ops.wm.save_as_mainfile(filepath=blend)
     try:
-        bpy.ops.file.make_paths_relative()  # the PC2 cache travels with the .blend (render farms)
-    except RuntimeError:
-        pass
-    bpy.ops.wm.save_as_mainfile(filepath=blend)
+        bpy.ops.wm.save_as_mainfile(filepath=blend)
+        try:
+            _make_paths_relative(bpy)  # the PC2 cache travels with the .blend (render farms)
+        except RuntimeError as e:
+            raise RenderError(f"--save-blend: cannot make the point cache paths relative to {blend} "
+                              f"({str(e).strip().splitlines()[-1] if str(e).strip() else 'failed'})") from None
+        absolute = [m.filepath for ob in bpy.data.objects for m in ob.modifiers
+                    if m.type == "MESH_CACHE" and not m.filepath.startswith("//")]
+        if absolute:
+            raise RenderError(f"--save-blend: the point cache {absolute[0]} cannot be made relative to {blend} "
+                              "(keep the cache folder on the same drive as the .blend, e.g. --cache-dir)")
+        bpy.ops.wm.save_as_mainfile(filepath=blend)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(blend)
+        raise
     print(f"{PROG}: saved {blend}", flush=True)
 
 
@@ -103,6 +125,16 @@ def run(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise RenderError(f"cannot create the frames folder {folder} ({e.strerror})") from None
+    # One render at a time in a frames folder: another one (same film from a second terminal) waits, then
+    # finds these frames done; it never discards frames that are being written.
+    with folder_lock(folder, "rendering into it", say=lambda m: print(f"{PROG}: {m}", flush=True)):
+        return _render_and_encode(bpy, scene, args, opts, folder, videos, (a, b), (first, last))
+
+
+def _render_and_encode(bpy, scene, args: argparse.Namespace, opts, folder: Path, videos: list[Path],
+                       part: tuple[int, int], film: tuple[int, int]) -> int:
+    """Render the frames `part` into `folder` (held by this process), then encode once the `film` is complete."""
+    (a, b), (first, last) = part, film
     check_stamp(folder, args)
     if videos and not encode_fallback.can_encode():
         print(f"{PROG}: warning: no ffmpeg-python here or in another Python: frames only", file=sys.stderr, flush=True)
@@ -146,7 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {e}", file=sys.stderr, flush=True)
         return 1
     except Exception as e:  # noqa: BLE001 - a bug: one line that says so, the traceback in a file
-        print(f"{PROG}: error: {report_bug(e, PROG)}", file=sys.stderr, flush=True)
+        mapped = disk_error(e)  # a full disk or a refused write where no write site named it: still one line
+        print(f"{PROG}: error: {mapped or report_bug(e, PROG)}", file=sys.stderr, flush=True)
         return 1
 
 

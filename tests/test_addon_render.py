@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -217,14 +218,62 @@ def test_no_encoder_keeps_frames_and_fails(bpy, traj, tmp_path, monkeypatch, cap
     assert len(_frames(tmp_path / "film_frames")) == FILM_FRAMES
 
 
+# A fresh Python with the bpy module that never imports the add-on: opens the moved .blend, renders its last frame.
+_PLAIN_RENDER = """
+import sys
+import bpy
+blend, png = sys.argv[-2:]
+bpy.ops.wm.open_mainfile(filepath=blend)
+scene = bpy.context.scene
+scene.frame_set(scene.frame_end)
+scene.render.filepath = png
+bpy.ops.render.render(write_still=True)
+print("FLOWREEL_MODULES", sorted(m for m in sys.modules if m.split(".")[0] == "flowreel"), scene.frame_end)
+"""
+
+
 def test_save_blend_renders_without_the_addon(bpy, traj, tmp_path):
+    """The farm route: the saved scene and its cache folder move to another place together, and a fresh
+    Blender without the add-on renders the file's last frame from them (the points where the file ends)."""
+    job = tmp_path / "job"
+    blend = job / "scene" / "film.blend"
+    assert render.main([str(traj), "--no-video", "--frames", f"{FILM_FRAMES}-{FILM_FRAMES}", "--save-blend",
+                        str(blend), "--frames-dir", str(job / "fr"), *FILM_ARGS]) == 0
+    centres, radii = project(bpy.context.scene, END, RADIUS)
+    assert any(p.suffix == ".pc2" for p in (job / "fr").iterdir())  # the cache sits in the frames folder
+    farm = tmp_path / "farm"
+    shutil.move(job, farm)  # the old absolute cache path no longer exists
+    png = tmp_path / "plain.png"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", _PLAIN_RENDER, str(farm / "scene" / "film.blend"), str(png)],
+                          capture_output=True, text=True, timeout=240, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"FLOWREEL_MODULES [] {FILM_FRAMES}" in proc.stdout  # no add-on code ran
+    img = read_png(png)
+    check_points_drawn(img, centres, radii, margin=6.0)  # at END: the moved cache was read, not the rest mesh
+    ref = read_png(farm / "fr" / f"frame_{FILM_FRAMES:04d}.png")
+    assert np.abs(img - ref).mean() < 2.0  # the same picture the add-on rendered
+
+
+@pytest.mark.parametrize("failure", ["raises", "leaves the path absolute"])
+def test_save_blend_fails_when_the_cache_cannot_be_made_relative(bpy, traj, tmp_path, capsys, monkeypatch, failure):
+    """A .blend whose point cache is an absolute path would render without its points on another machine:
+    one error line, exit 1, and no .blend left behind."""
+    def broken(bpy):
+        if failure == "raises":
+            raise RuntimeError("Error: Cannot set relative paths with an unsaved blend file\n")
+        bpy.ops.file.make_paths_absolute()  # as when a path cannot be related (another drive): it stays absolute
+
+    monkeypatch.setattr(render, "_make_paths_relative", broken)
     blend = tmp_path / "scene" / "film.blend"
-    assert render.main([str(traj), "--no-video", "--frames", "1-1", "--save-blend", str(blend),
-                        "--frames-dir", str(tmp_path / "fr"), *FILM_ARGS]) == 0
-    assert blend.exists()
-    bpy.ops.wm.open_mainfile(filepath=str(blend))
-    obj = bpy.data.objects["Flowreel Points"]
-    assert bpy.context.scene.frame_end == FILM_FRAMES and obj.modifiers[0].type == "MESH_CACHE"
+    rc = render.main([str(traj), "--no-video", "--frames", "1-1", "--save-blend", str(blend),
+                      "--frames-dir", str(tmp_path / "fr"), *FILM_ARGS])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert rc == 1
+    assert len(err) == 1 and err[0].startswith("flowreel-render: error: --save-blend:"), err
+    assert "relative" in err[0]
+    assert not blend.exists()
+    assert not list((tmp_path / "fr").glob("*.png"))  # nothing rendered for a scene that cannot be saved
 
 
 # --- bad input: one line, non-zero exit -----------------------------------------------------------

@@ -264,7 +264,8 @@ def test_attributes_and_colour_modes(bpy, tmp_path):
     np.testing.assert_allclose(attr(obj, "flowreel_display", 4)[2], c)  # IMAGE mode shows image colours
     kind, _, start = attr(obj, "flowreel_start", 3)
     assert kind == "FLOAT_VECTOR"
-    np.testing.assert_allclose(start[:, :2], pos[0]) and np.testing.assert_array_equal(start[:, 2], 0)
+    np.testing.assert_allclose(start[:, :2], pos[0])
+    np.testing.assert_array_equal(start[:, 2], 0)  # a picture's particles start on the z = 0 plane
     kind, _, ids = attr(obj, "flowreel_id", 1)
     assert kind == "FLOAT" and ids.min() >= 0 and ids.max() < 1 and len(np.unique(ids)) == N
 
