@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import fit_tiny
@@ -149,27 +151,48 @@ def test_cli_landing_flag(run, tmp_path, capsys):
 
 
 def test_movie_cache_key_includes_the_landing(tmp_path, monkeypatch):
-    """A film with the other landing must not reuse a cached export."""
+    """A film with the other landing must not reuse a cached export; the same landing does.
+
+    The cached file is the one make_movie itself wrote for the first film (not a planted name), so the
+    test fails if the landing leaves the key, whatever the naming."""
+    from flowreel.addon.core.trajformat import Trajectory
     from flowreel.trainer import movie
 
-    seen = []
+    seen, rendered = [], []
 
-    def fake_export(run, n, frames, seed=0, landing="exact"):
+    def fake_export(run, n, frames, seed=0, landing="exact"):  # a valid tiny file: the render is stopped anyway
         seen.append(landing)
+        t = np.linspace(0, 1, frames, dtype=np.float32)
+        pos = np.zeros((frames, 3, 2), np.float32) + t[:, None, None]
+        return Trajectory(pos, t, {"extent": [-1, 1, -1, 1]})
+
+    def stop_at_render(s, traj_path, out, seconds=None):
+        rendered.append(Path(traj_path).name)
         raise movie.MovieError("stop here")
 
     monkeypatch.setattr(movie, "export_trajectories", fake_export)
     monkeypatch.setattr(movie, "load_run", lambda run_dir: None)
+    monkeypatch.setattr(movie, "render_film", stop_at_render)
     pic = _picture(tmp_path)
     d = dens.load_density(pic)
-    s = movie.MovieSettings(image=pic, output=tmp_path / "f.mp4", runs_root=tmp_path / "runs", landing="flow")
-    run_dir = movie.run_dir_for(d.sha256, pic.stem, s)
-    run_dir.mkdir(parents=True)
-    (run_dir / "metrics.json").write_text("{}")
-    (run_dir / "traj-60000x241-seed0-exact.npz").write_text("cached exact export")
-    with pytest.raises(movie.MovieError, match="stop here"):
-        movie.make_movie(s)
-    assert seen == ["flow"]
+
+    def film(landing):
+        s = movie.MovieSettings(image=pic, output=tmp_path / "f.mp4", runs_root=tmp_path / "runs", landing=landing,
+                                particles=3)
+        run_dir = movie.run_dir_for(d.sha256, pic.stem, s)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "metrics.json").write_text("{}")  # the fit is done: only the export's key matters
+        with pytest.raises(movie.MovieError, match="stop here"):
+            movie.make_movie(s)
+
+    film("exact")
+    film("flow")
+    assert seen == ["exact", "flow"]  # the exact export on disk was not reused for the flow landing
+    assert rendered[0] != rendered[1]
+    film("exact")
+    film("flow")
+    assert seen == ["exact", "flow"]  # each landing's own export is reused
+    assert rendered[2:] == rendered[:2]
     with pytest.raises(movie.MovieError, match="--landing"):
         movie.make_movie(movie.MovieSettings(image=pic, output=tmp_path / "f.mp4", landing="backward"))
 
