@@ -217,12 +217,22 @@ def file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def _open_picture(path: str, long_side: int) -> Image.Image:
+    """Image.open, or for an SVG its drawing (trainer/svg_picture.py) at twice `long_side` (capped), so that a
+    crop to the ink still has the pixels of the working size."""
+    from flowreel.trainer import svg_picture  # here, not at the top: svg_picture imports this module
+
+    if svg_picture.is_svg(path):
+        return svg_picture.open_svg(path, max(long_side, min(2 * long_side, svg_picture.MAX_SIDE)))
+    return Image.open(path)
+
+
 def _open_small(path: str, max_side: int) -> tuple[Image.Image, tuple[int, int]]:
     """Open and decode, shrinking during decode where the format allows; returns (image, original size)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we apply our own limit below
-            im = Image.open(path)
+            im = _open_picture(path, max_side)
     except Image.DecompressionBombError:
         limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
         why = f"image is over {limit:.0f} megapixels, too large to decode safely; shrink it first"
