@@ -33,16 +33,18 @@ framing of the next picture key (the first one for a noise -> pictures film). Pu
 the union framing.
 
 Rig: an empty at the centre of the box (orbit pivot and depth-of-field focus target) with the
-camera as its child. The camera looks down its local -Z axis, tilted about X by `tilt` (0 = straight
-down) and turned with the rig about Z (z is up, Blender's convention).
-- Pictures (D = 2): STATIC and PUSH_IN look straight down with +Y up; ORBIT is tilted 35 degrees
-  and sweeps 40 degrees (-20 .. +20) unless `orbit_degrees` says otherwise.
-- 3-D shapes: every move looks from 28 degrees above the horizon at a three-quarter angle (the
-  view of Blender's default camera), so the shape shows its depth; ORBIT turns a full 360 degrees
-  unless `orbit_degrees` says otherwise.
-A partial sweep is centred on that view and eased like the flow; a full turn (a multiple of 360)
-ends on it and turns at constant speed, keyed over one frame more than the film so that frame
-`end + 1` equals frame `start`: a looping film (ping-pong, GIF) turns on without a stutter.
+camera as its child. The camera looks down its local -Z axis, tilted about X by `tilt`.
+- Pictures (D = 2): the rig turns about Z; STATIC and PUSH_IN look straight down with +Y up; ORBIT
+  is tilted 35 degrees and sweeps 40 degrees (-20 .. +20, eased like the flow) unless `orbit_degrees`
+  says otherwise.
+- 3-D shapes: the film resolves on the shape's front (core/shapes3d.py: the file's `target.front`, the
+  largest face of its box, or SceneOptions.front). The rig's axes are the front view's (local Z towards
+  the camera, Y the screen's up, X its right: `rig_rotation`), and the camera looks at the front from
+  ELEVATION_3D above it (towards world +z; for a top front, from the reader's side, -y), so a word ends
+  readable and its walls show a little depth. ORBIT turns the rig about the front view's up axis, a
+  full 360 degrees unless `orbit_degrees` says otherwise, eased like the flow, and ENDS on the front
+  when the shape lands (it begins the sweep before it), resting there while the shape holds; ping-pong
+  turns back the way it came, so the loop's next frame is its first (`orbit_keys_3d`).
 """
 
 from __future__ import annotations
@@ -56,14 +58,14 @@ import numpy as np
 from mathutils import Matrix, Vector
 
 from . import compat, shape_support
-from .core import timing
+from .core import shapes3d, timing
 from .core.options import SceneOptions
 
 PUSH_IN_START = 1.3  # push-in starts this much farther away than the tight fit, ends at the fit
 ORBIT_TILT = math.radians(35.0)  # pictures: orbit camera tilt from straight down
 ORBIT_SWEEP = math.radians(40.0)  # pictures: default total turn of the orbit (-20 deg .. +20 deg)
-TILT_3D = math.radians(62.0)  # 3-D: 28 deg above the horizon (Blender's default camera: 63.6 deg)
-TURN_3D = math.radians(35.0)  # 3-D: a three-quarter view from the front right (camera at +x, -y)
+ELEVATION_3D = math.radians(15.0)  # 3-D: a gentle look down at the front (enough for depth, a word still reads)
+SIDE_TURN = {"-y": 0.0, "+x": math.pi / 2, "+y": math.pi, "-x": -math.pi / 2}  # rig's turn about z per side front
 FULL_TURN_SWEEP = math.radians(360.0)  # 3-D: default total turn of the orbit
 SENSOR_MM = 36.0
 DOF_FSTOP_2D = 2.8  # pictures: today's aperture (a flat picture is all at one depth when seen from above)
@@ -77,6 +79,7 @@ DOF_EDGE_BLUR = 0.003
 DOF_FSTOP_MIN = 0.01
 ORBIT_FIT_STEP = math.radians(0.5)  # the orbit's fit also checks angles this close between frames
 FIT_SLACK = 1.0005  # the fitted distance grows this much for float32 round-off in Blender's matrices
+FRONT_KEY = "flowreel_front"  # rig property: the 3-D film's front ("-y", "+z", ...), shown in the panel
 KEY_FRAMING = "flowreel_key_framing"  # camera property: JSON [[centre x, centre y, distance] per key]
 RIG_ACTION, CAMERA_ACTION = "Flowreel Rig Action", "Flowreel Camera Action"
 
@@ -103,6 +106,49 @@ def rotation(tilt: float, turn: float) -> np.ndarray:
     rx = np.array([[1, 0, 0], [0, ct, -st], [0, st, ct]])
     rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
     return rz @ rx
+
+
+def rx(angle: float) -> np.ndarray:
+    c, s = math.cos(angle), math.sin(angle)
+    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+
+
+def euler_matrix(euler: Sequence[float]) -> np.ndarray:
+    """Blender's XYZ Euler as a matrix (Rz @ Ry @ Rx)."""
+    (cx, sx), (cy, sy), (cz, sz) = ((math.cos(a), math.sin(a)) for a in euler)
+    rz = np.array([[cz, -sz, 0.0], [sz, cz, 0.0], [0.0, 0.0, 1.0]])
+    ry = np.array([[cy, 0.0, sy], [0.0, 1.0, 0.0], [-sy, 0.0, cy]])
+    return rz @ ry @ np.array([[1.0, 0.0, 0.0], [0.0, cx, -sx], [0.0, sx, cx]])
+
+
+def front_rig(front: str) -> tuple[tuple[float, float, float], int, float]:
+    """(the rig's Euler XYZ whose axes are the front view's, the Euler channel that turns it about the view's
+    up axis, that channel's sign). Side fronts turn about world z; a top front about +y, a bottom one about -y."""
+    front = shapes3d.parse_front(front)
+    if front == "+z":
+        return (0.0, 0.0, 0.0), 1, 1.0
+    if front == "-z":
+        return (math.pi, 0.0, 0.0), 1, -1.0  # Rx(pi) Ry(-a) = Ry(a) about the bottom view's up (-y)
+    return (math.pi / 2, 0.0, SIDE_TURN[front]), 2, 1.0
+
+
+def rig_euler(front: str, angle: float) -> tuple[float, float, float]:
+    """The rig's Euler XYZ turned `angle` about the front view's up axis (0: the front view)."""
+    base, channel, sign = front_rig(front)
+    e = list(base)
+    e[channel] += sign * angle
+    return tuple(e)
+
+
+def tilt_3d(front: str) -> float:
+    """The camera's tilt in the rig (about its X, the screen's right): ELEVATION_3D towards world +z; a top
+    front has its screen's up on +y, so the camera leans to -y, the side a reader of it stands on."""
+    return ELEVATION_3D if shapes3d.parse_front(front) == "+z" else -ELEVATION_3D
+
+
+def view_rotation_3d(front: str, angle: float = 0.0) -> np.ndarray:
+    """World rotation (columns = camera x, y, z) of the 3-D camera turned `angle` from the front view."""
+    return euler_matrix(rig_euler(front, angle)) @ rx(tilt_3d(front))
 
 
 def fit_distance(
@@ -152,24 +198,40 @@ def orbit_sweep(opts: SceneOptions, dim: int = 2) -> float:
     return FULL_TURN_SWEEP if dim == 3 else ORBIT_SWEEP
 
 
-def is_full_turn(sweep: float) -> bool:
-    """A whole number of turns (not zero): the orbit then loops and turns at constant speed."""
-    turns = abs(sweep) / (2.0 * math.pi)
-    return turns >= 1.0 - 1e-9 and abs(turns - round(turns)) < 1e-6
+def orbit_turn(frame: float, opts: SceneOptions, lay: timing.Layout) -> float:
+    """A picture's rig turn about Z at `frame` (radians) for the ORBIT move: the sweep centred on the view."""
+    sweep = orbit_sweep(opts, 2)
+    return -sweep / 2 + sweep * timing.eased_progress(frame, lay.start, lay.end, opts.easing)
 
 
-def view_angles(dim: int) -> tuple[float, float]:
-    """(tilt, turn) of the view a move starts from: straight down for pictures, three-quarter for 3-D."""
-    return (TILT_3D, TURN_3D) if dim == 3 else (0.0, 0.0)
+def orbit_keys_3d(opts: SceneOptions, lay: timing.Layout) -> list[tuple[int, float]]:
+    """(frame, turn from the front) keys of a 3-D orbit, eased between them like the flow: the sweep ends
+    on the front where the shape lands and rests there while it holds; reversed, it leaves the front when
+    the shape starts to dissolve; ping-pong turns back the way it came, reaching its first view on frame
+    end + 1, where the loop starts again."""
+    sweep = orbit_sweep(opts, 3)
+    if not opts.reverse:
+        keys = [(lay.start, -sweep), (lay.flow_end, 0.0)]
+        back = [(lay.back_start, 0.0), (lay.end + 1, -sweep)]
+    else:
+        keys = [(lay.flow_start, 0.0), (lay.flow_end, sweep)]
+        back = [(lay.back_start, sweep), (lay.end + 1, 0.0)]
+    if opts.ping_pong:
+        keys += back
+    out: list[tuple[int, float]] = []
+    for frame, value in keys:
+        if out and out[-1][0] == frame:
+            out.pop()  # no hold: the later key wins (its value is the same)
+        out.append((frame, value))
+    return out
 
 
-def orbit_turn(frame: float, opts: SceneOptions, lay: timing.Layout, dim: int = 2) -> float:
-    """The rig's turn about Z at `frame` (radians) for the ORBIT move."""
-    base = view_angles(dim)[1]
-    sweep = orbit_sweep(opts, dim)
-    if is_full_turn(sweep):  # constant speed over [start, end + 1]: frame end + 1 repeats frame start
-        return base + sweep * ((frame - lay.start) / (lay.end + 1 - lay.start) - 1.0)
-    return base - sweep / 2 + sweep * timing.eased_progress(frame, lay.start, lay.end, opts.easing)
+def film_front(opts: SceneOptions, meta: dict | None, extent: Sequence[float]) -> str:
+    """The front a 3-D film resolves on: SceneOptions.front when set, else the file's (meta.target.front),
+    else the rule's choice from its extent (core/shapes3d.py)."""
+    if opts.front != "AUTO":
+        return shapes3d.parse_front(opts.front)
+    return shapes3d.file_front(meta, extent)
 
 
 def framed_box(bbox: tuple[float, ...], extent: Sequence[float] | None, opts: SceneOptions) -> tuple[float, ...]:
@@ -215,6 +277,7 @@ def setup_camera(
     dim: int | None = None,
     key_extents: Sequence[Sequence[float] | None] | None = None,
     support: np.ndarray | None = None,
+    front: str | None = None,
 ) -> bpy.types.Object:
     """Create the rig + camera for the chosen move and framing; make it the scene camera.
 
@@ -223,7 +286,8 @@ def setup_camera(
     file's dimension (inferred from `extent` when not given); `key_extents`: each key's box (None for
     noise), in key order, with `opts` resolved per key (core/sequence.py): a picture sequence is then
     framed per key (`key_framings`); `support`: a 3-D film's end-frame support points
-    (shape_support.support_points), framed instead of the box's corners with framing PICTURE."""
+    (shape_support.support_points), framed instead of the box's corners with framing PICTURE; `front`: the
+    3-D film's front (`film_front`; default: the rule's choice from the framed box)."""
     dim = film_dim(extent, bbox, dim)
     lay = timing.layout(opts)
     box = framed_box(bbox, extent, opts)
@@ -233,15 +297,22 @@ def setup_camera(
     corners = box_corners(box, radius, 0.0 if flat else None)
     center = np.array([(box[0] + box[1]) / 2, (box[2] + box[3]) / 2, (box[4] + box[5]) / 2])
     tan_w, tan_h = half_tangents(opts)
-    tilt, base_turn = view_angles(dim)
-    if opts.camera == "ORBIT":
-        tilt = TILT_3D if dim == 3 else ORBIT_TILT
-        turns = [orbit_turn(f, opts, lay, dim) for f in range(lay.start, lay.end + 1)]
-        lo, hi = min(turns), max(turns)
-        turns += list(np.linspace(lo, hi, 2 + int((hi - lo) / ORBIT_FIT_STEP)))  # between frames too
+    orbit_keys: list[tuple[int, float]] = []
+    if dim == 3:
+        front = shapes3d.parse_front(front) if front else shapes3d.choose_front(box)
+        tilt = tilt_3d(front)
+        rig_rest = rig_euler(front, 0.0)
+        if opts.camera == "ORBIT":
+            orbit_keys = orbit_keys_3d(opts, lay)
+            rig_rest = rig_euler(front, orbit_keys[0][1])
+        turns = [v for _, v in orbit_keys] or [0.0]
     else:
-        turns = [base_turn]
-    rots = [rotation(tilt, a) for a in turns]
+        tilt = ORBIT_TILT if opts.camera == "ORBIT" else 0.0
+        turns = [orbit_turn(f, opts, lay) for f in range(lay.start, lay.end + 1)] if opts.camera == "ORBIT" else [0.0]
+        rig_rest = (0.0, 0.0, turns[0])
+    lo, hi = min(turns), max(turns)
+    turns += list(np.linspace(lo, hi, 2 + int((hi - lo) / ORBIT_FIT_STEP)))  # every angle between keys
+    rots = [view_rotation_3d(front, a) if dim == 3 else rotation(tilt, a) for a in turns]
     shape = dim == 3 and opts.framing == "PICTURE" and support is not None and len(support) > 0
     if shape:  # the shape itself: every end-frame particle, grown by the radius and the support pad
         pad = radius + shape_support.cover_pad(support, center)
@@ -255,7 +326,9 @@ def setup_camera(
     rig.empty_display_type = "PLAIN_AXES"
     rig.empty_display_size = 0.1 * max(box[1] - box[0], box[3] - box[2])
     rig.location = Vector(center)
-    rig.rotation_euler[2] = base_turn
+    rig.rotation_euler = rig_rest
+    if dim == 3:
+        rig[FRONT_KEY] = front
     collection.objects.link(rig)
 
     cam_data = bpy.data.cameras.new("Flowreel Camera")
@@ -292,16 +365,16 @@ def setup_camera(
         cam.location = axis * (dist * PUSH_IN_START)
     else:
         cam.location = axis * dist
-    if opts.camera == "ORBIT":
+    if opts.camera == "ORBIT" and dim == 3:
+        _, channel, _ = front_rig(front)
+        fc = compat.ensure_fcurve(rig, "rotation_euler", channel, RIG_ACTION)
+        for i, (frame, turn) in enumerate(orbit_keys):
+            last = i == len(orbit_keys) - 1
+            _key(fc, frame, rig_euler(front, turn)[channel], "LINEAR" if last else interp, easing)
+    elif opts.camera == "ORBIT":
         fc = compat.ensure_fcurve(rig, "rotation_euler", 2, RIG_ACTION)
-        if is_full_turn(orbit_sweep(opts, dim)):
-            end = lay.end + 1  # one frame past the film: frame end + 1 shows what frame start shows
-            _key(fc, lay.start, orbit_turn(lay.start, opts, lay, dim), "LINEAR", "AUTO")
-            _key(fc, end, orbit_turn(end, opts, lay, dim), "LINEAR", "AUTO")
-        else:
-            _key(fc, lay.start, orbit_turn(lay.start, opts, lay, dim), interp, easing)
-            _key(fc, lay.end, orbit_turn(lay.end, opts, lay, dim), "LINEAR", "AUTO")
-        rig.rotation_euler[2] = orbit_turn(lay.start, opts, lay, dim)
+        _key(fc, lay.start, orbit_turn(lay.start, opts, lay), interp, easing)
+        _key(fc, lay.end, orbit_turn(lay.end, opts, lay), "LINEAR", "AUTO")
     if per_key is not None:
         cam[KEY_FRAMING] = json.dumps(per_key)
         key_framing(cam, opts, lay.start)

@@ -2,14 +2,17 @@
 
 The trainer fits 3-D flows to meshes it reads with trimesh (vertices + triangles, vertex colours when
 present), so a target can be modelled in Blender: the selected object is evaluated (modifiers
-applied; a Text or Curve object converted to a mesh), triangulated, moved to world space (z up,
-Blender's units) and written with numpy, not with Blender's exporters, whose operators and options
-differ between 3.4 and 5.0. The file appears complete or not at all (core.atomic).
+applied; a Text or Curve object converted to a mesh), triangulated, moved to world space (Blender's
+units) and written with numpy, not with Blender's exporters, whose operators and options differ between
+3.4 and 5.0. Axes follow each format's convention as the trainer reads it (core/shapes3d.py), the same
+Blender's own exporters write by default: PLY z up as in the scene, OBJ y up and forward -z; so the
+file reads back exactly as it lay in the scene. The file appears complete or not at all (core.atomic).
 
 PLY (binary little-endian by default, ASCII on request):
     element vertex N: property float x, y, z [+ property uchar red, green, blue, alpha]
     element face F:   property list uchar int vertex_indices   (triangles)
-OBJ: `v x y z [r g b]` (colours 0..1, sRGB) and `f i j k` (1-based).
+OBJ: `v x y z [r g b]` (y up: a scene point (x, y, z) is written (x, z, -y); colours 0..1, sRGB) and
+`f i j k` (1-based).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 
 from .core.atomic import atomic_write
 from .core.errors import FlowreelError
+from .core.shapes3d import from_world
 
 EXPORTABLE = {"MESH": "mesh", "CURVE": "curve", "FONT": "text"}
 FORMATS = (".ply", ".obj")
@@ -135,11 +139,12 @@ def ply_bytes(tm: TargetMesh, ascii: bool = False, comment: str = "Flowreel targ
 def obj_bytes(tm: TargetMesh, comment: str = "Flowreel target") -> bytes:
     out = io.StringIO()
     out.write(f"# {comment}\n")
+    verts = from_world(tm.vertices, ".obj").astype(np.float32)  # exact: the turn only swaps and negates axes
     if tm.colors is None:
-        np.savetxt(out, tm.vertices, fmt="v %.9g %.9g %.9g")
+        np.savetxt(out, verts, fmt="v %.9g %.9g %.9g")
     else:
         rgb = tm.colors[:, :3] / 255.0
-        np.savetxt(out, np.c_[tm.vertices, rgb], fmt="v %.9g %.9g %.9g %.6g %.6g %.6g")
+        np.savetxt(out, np.c_[verts, rgb], fmt="v %.9g %.9g %.9g %.6g %.6g %.6g")
     if len(tm.faces):
         np.savetxt(out, tm.faces + 1, fmt="f %d %d %d")
     return out.getvalue().encode("ascii")

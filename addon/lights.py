@@ -5,10 +5,13 @@ Only for 3-D files. A picture lies on one plane seen face-on: a key light would 
 a rim light from behind would not reach its face, and the glowing looks' points are pure emission,
 which no light changes. Leaving pictures alone keeps today's 2-D films pixel for pixel.
 
-A shape's depth needs light that varies across it: the key (a soft sun from the camera's upper
-left, front) shades the side facing away from it and lets points cast soft shadows on the points
-behind them; the rim (a sun from behind, above) outlines the silhouette against the background. Both
-are children of the camera rig, so they turn with the orbit and every angle is lit alike.
+A shape's depth needs light that varies across it: the key (a soft sun from the camera's side, a
+little to the upper left) shades the side facing away from it and lets points cast soft shadows on the
+points behind them; the rim (a sun from behind, above) outlines the silhouette against the background.
+Both are children of the camera rig, whose axes are the front view's (camera.rig_euler: local +Z
+towards the camera, +Y the screen's up), so they turn with the orbit and the film ends lit from the
+side the camera ends on: the key falls on the front faces at about 30 degrees and on the walls beside
+them at 65 degrees or more, so a word's letter faces read brighter than their walls.
 
 Glowing looks (EMISSION): their 3-D material keeps EMISSION_SHARE of the glow (the shadowed side
 still glows in the look's colours) and adds a diffuse part of the same colour that the lights shade.
@@ -26,9 +29,9 @@ from .look_datablocks import TAG
 from .looks import get_look
 
 EMISSION_SHARE = 0.35  # glowing looks in 3-D: the part of the glow kept on the shadowed side
-# (direction towards the light in the rig's frame, where the camera sits at -y and above; sun angle in rad)
-KEY = ((-0.55, -0.65, 0.75), 0.14)  # upper left, in front: a soft shadow (8 degrees wide)
-RIM = ((0.35, 0.9, 0.45), 0.05)  # behind, above: a crisp outline
+# (direction towards the light in the rig's frame: the front view's right, up, towards the camera; sun angle in rad)
+KEY = ((-0.4, 0.3, 0.87), 0.14)  # the camera's side, upper left: a soft shadow (8 degrees wide)
+RIM = ((0.35, 0.45, -0.82), 0.05)  # behind, above: a crisp outline
 STRENGTH = {"EMISSION": (2.5, 4.0), "DIFFUSE": (0.8, 0.5)}  # (key, rim) in W/m^2
 DIM_KEY = "flowreel_dim"  # custom property on the points object: 2 or 3
 

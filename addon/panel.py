@@ -6,6 +6,15 @@ import bpy
 from . import fit_ops
 
 
+def _film_front(context) -> str | None:
+    """The front the imported 3-D film resolved on (camera.FRONT_KEY on the camera's rig), else None."""
+    from .camera import FRONT_KEY
+
+    cam = context.scene.camera
+    rig = cam.parent if cam is not None else None
+    return rig.get(FRONT_KEY) if rig is not None else None
+
+
 class VIEW3D_PT_flowreel(bpy.types.Panel):
     bl_label = "Flowreel"
     bl_space_type = "VIEW_3D"
@@ -43,6 +52,10 @@ class VIEW3D_PT_flowreel(bpy.types.Panel):
         if s.camera == "ORBIT":
             col.prop(s, "orbit_degrees")
         col.prop(s, "framing")
+        col.prop(s, "front")
+        chosen = _film_front(context)
+        if chosen:
+            col.label(text=f"This film's front: {chosen.upper()}", icon="VIEW_CAMERA")
         col.prop(s, "margin")
         col.prop(s, "lens_mm")
         col.prop(s, "depth_of_field")

@@ -6,7 +6,7 @@ No `from __future__ import annotations` here: Blender reads the property annotat
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
 
-from .core.options import CAMERA_MOVES, COLOR_MODES, EASINGS, FRAMINGS, LOOKS, SceneOptions
+from .core.options import CAMERA_MOVES, COLOR_MODES, EASINGS, FRAMINGS, FRONT_CHOICES, LOOKS, SceneOptions
 
 _LABELS = {
     "IMAGE": ("Image", "Each particle keeps the colour of the image where it ends"),
@@ -21,6 +21,9 @@ _LABELS = {
     "ORBIT": ("Orbit", "Tilted view orbiting around the plane"),
     "PICTURE": ("Picture", "The picture fills the frame at the end; the noise cloud's sparse tails may leave it"),
     "ALL": ("All Particles", "Every particle of every frame stays in view"),
+    "AUTO": ("Auto", "The file's front: the largest face of the shape's box, near-ties to -Y, then +Z"),
+    "-Y": ("-Y Front", "Blender's Front view"),
+    "+Z": ("+Z Top", "Blender's Top view: a word lying flat reads from above"),
 }
 
 
@@ -59,6 +62,8 @@ class OptionProps:
                                  "(0 = automatic: 40 for pictures, 360 for 3-D films)",
                                  default=_D.orbit_degrees, min=-3600.0, max=3600.0, soft_min=-360.0, soft_max=360.0)
     framing: EnumProperty(name="Framing", items=_items(FRAMINGS), default=_D.framing)
+    front: EnumProperty(name="Front", items=_items(FRONT_CHOICES), default=_D.front,
+                        description="The side of a 3-D shape the film ends on (Auto: the largest face of its box)")
     margin: FloatProperty(name="Margin", description="Free space around the framed box, a fraction of the half-frame",
                           default=_D.margin, min=0.0, max=1.0, subtype="FACTOR")
     resolution_x: IntProperty(name="Width", default=_D.resolution[0], min=16, max=16384, subtype="PIXEL")
@@ -75,7 +80,7 @@ class OptionProps:
             radius=self.radius, max_particles=self.max_particles, color_mode=self.color_mode,
             color=tuple(self.color), look=self.look, seconds=self.seconds, fps=self.fps,
             hold_start=self.hold_start, hold_end=self.hold_end, easing=self.easing, reverse=self.reverse,
-            ping_pong=self.ping_pong, camera=self.camera, framing=self.framing, margin=self.margin,
+            ping_pong=self.ping_pong, camera=self.camera, framing=self.framing, front=self.front, margin=self.margin,
             orbit_degrees=self.orbit_degrees,
             resolution=(self.resolution_x, self.resolution_y),
             lens_mm=self.lens_mm, depth_of_field=self.depth_of_field, motion_blur=self.motion_blur,

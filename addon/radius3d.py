@@ -3,8 +3,9 @@
 A picture's points land on a plane that the camera sees face-on, so its radius comes from the inked
 area of that plane (scene.auto_radius). A shape is seen from the side and turns with the orbit: what
 must read as solid is its silhouette on screen. The end positions are projected the way the 3-D
-camera looks at them (from 28 degrees above the horizon, at four turns of the orbit); the inked area
-of each projection is measured like a picture's and the radius covers the mean of them to COVER_3D.
+camera looks at them (its view of the shape's front, and turned about the front's up axis as the orbit
+turns); the inked area of each projection is measured like a picture's and the radius covers the mean
+of them to COVER_3D.
 """
 
 from __future__ import annotations
@@ -20,24 +21,26 @@ COVER_3D = 1.5
 VIEW_TURNS = tuple(math.radians(a) for a in (0.0, 45.0, 90.0, 135.0))  # opposite turns project alike
 
 
-def view_planes(tilt: float, base_turn: float) -> list[np.ndarray]:
+def view_planes(front: str) -> list[np.ndarray]:
     """[3, 2] matrices taking world points to screen (x, y) of the 3-D camera at each of VIEW_TURNS."""
-    from .camera import rotation
+    from .camera import view_rotation_3d
 
-    return [rotation(tilt, base_turn + t)[:, :2] for t in VIEW_TURNS]
+    return [view_rotation_3d(front, t)[:, :2] for t in VIEW_TURNS]
 
 
-def auto_radius_3d(extent: Sequence[float], n: int, end: np.ndarray | None = None) -> float:
-    """Radius for n points of a shape in the box `extent` (xmin, xmax, ymin, ymax, zmin, zmax); with the
-    end positions `end` [n, 3] the radius covers the shape's silhouette (see the module's text)."""
-    from .camera import TILT_3D, TURN_3D, box_corners
+def auto_radius_3d(extent: Sequence[float], n: int, end: np.ndarray | None = None, front: str | None = None) -> float:
+    """Radius for n points of a shape in the box `extent` (xmin, xmax, ymin, ymax, zmin, zmax), seen from its
+    `front` (default: the rule's, core/shapes3d.py); with the end positions `end` [n, 3] the radius covers
+    the shape's silhouette (see the module's text)."""
+    from .camera import box_corners
+    from .core.shapes3d import choose_front
     from .scene import ink_area
 
     lo = np.array(extent[0::2], dtype=np.float64)
     hi = np.array(extent[1::2], dtype=np.float64)
     diag = float(np.linalg.norm(hi - lo))
     corners = box_corners(tuple(float(v) for v in extent), 0.0)
-    planes = view_planes(TILT_3D, TURN_3D)
+    planes = view_planes(front or choose_front(extent))
     box_areas = []
     for m in planes:
         q = corners @ m

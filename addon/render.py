@@ -42,6 +42,7 @@ if __package__ in (None, ""):  # run as a script (`blender -b --python .../rende
     sys.exit(importlib.import_module(f"{_boot.load_package(Path(__file__).resolve().parent)}.render").main())
 
 from . import encode_fallback  # noqa: E402
+from .core import shapes3d  # noqa: E402
 from .core.errors import FlowreelError, RenderError, UsageError, disk_error, report_bug  # noqa: E402
 from .core.frames import FRAME_NAME, frame_done  # noqa: E402
 from .core.lock import folder_lock  # noqa: E402
@@ -165,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         argv = script_argv()
     try:
-        args = build_parser().parse_args(list(argv))
+        args = build_parser().parse_args(shapes3d.join_axis_values(list(argv)))  # --front -y
         return run(args)
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr, flush=True)

@@ -54,7 +54,7 @@ def subset_indices(n: int, max_particles: int, seed: int) -> np.ndarray | None:
 COVER = 3.0  # disks per point of ink on average: 1 - exp(-3) = 95 % of a stroke's area is covered
 
 
-def auto_radius(extent: list[float], n: int, end: np.ndarray | None = None) -> float:
+def auto_radius(extent: list[float], n: int, end: np.ndarray | None = None, front: str | None = None) -> float:
     """Radius that makes n points read as a solid image without blobbing.
 
     The image box of area A holds n points, i.e. one per cell of side s = sqrt(A / n). The flow
@@ -69,7 +69,7 @@ def auto_radius(extent: list[float], n: int, end: np.ndarray | None = None) -> f
     if len(extent) == 6:  # a 3-D shape: its silhouette on screen, not a plane, must read as solid
         from .radius3d import auto_radius_3d
 
-        return auto_radius_3d(extent, n, end)
+        return auto_radius_3d(extent, n, end, front)  # seen from the shape's front (camera.film_front)
     area = (extent[1] - extent[0]) * (extent[3] - extent[2])
     diag = math.hypot(extent[1] - extent[0], extent[3] - extent[2])
     r = 0.5 * math.sqrt(area / max(1, n))
@@ -264,7 +264,8 @@ def build_scene(
     end = None
     if opts.radius <= 0 or shape_framed:  # the end frame: where the ink is (one frame of the memory map)
         end = np.asarray(traj.positions[-1] if idx is None else traj.positions[-1][idx])
-    radius = opts.radius if opts.radius > 0 else auto_radius(traj.extent, n, end)
+    front = camera.film_front(opts, traj.meta, traj.extent) if dim == 3 else None  # where a 3-D film ends
+    radius = opts.radius if opts.radius > 0 else auto_radius(traj.extent, n, end, front)
     # A 3-D film's camera frames the shape's end frame, not its box: its support points are all it needs.
     support = shape_support.support_points(end) if shape_framed else None
     del end
@@ -320,7 +321,7 @@ def build_scene(
         scene.render.resolution_percentage = 100
         compat.set_motion_blur(scene, opts.motion_blur)
         cam = camera.setup_camera(scene, coll, info.bbox, radius, opts, extent, dim,
-                                  key_extents=[k.get("extent") for k in film_keys], support=support)
+                                  key_extents=[k.get("extent") for k in film_keys], support=support, front=front)
         if dim == 3:
             lights.light_3d(scene, coll, cam, opts.look, camera.framed_size(info.bbox, extent, opts))
     except BaseException as e:

@@ -41,7 +41,7 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     tan_w, tan_h = 18.0 / 50.0, 18.0 / 50.0 * 9 / 16
-    rots = [camera.rotation(camera.TILT_3D, math.radians(a)) for a in range(360)]
+    rots = [camera.view_rotation_3d("-y", math.radians(a)) for a in range(360)]  # orbit about a standing front
     radius, margin = 0.02, 0.08
     lines = ["# Support points for the 3-D camera fit (addon/shape_support.py)", "",
              f"{platform.node()}, {os.cpu_count()} CPUs, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, shared box "

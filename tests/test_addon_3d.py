@@ -1,5 +1,6 @@
-"""3-D films through the bpy module: import, camera (tilted view, full orbit that loops, framing at every
-angle, depth of field), lights, and a render that shows the points where the camera projects them."""
+"""3-D films through the bpy module: import, camera (the front view with a gentle elevation, an orbit that
+ends on the front and loops with ping-pong, framing at every angle, depth of field), lights, and a render
+that shows the points where the camera projects them. tests/test_3d_front.py: which front, and reading it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from flowreel.addon.core.trajformat import Trajectory
 T = 9
 # Eight particles at the corners of a box at t = 1 (different depths from any view), from 3-D noise.
 END = np.array([(x, y, z) for x in (-2.0, 2.0) for y in (-1.5, 1.5) for z in (-1.0, 1.0)], np.float32)
-EXTENT = [-2.0, 2.0, -1.5, 1.5, -1.0, 1.0]
+EXTENT = [-2.0, 2.0, -1.5, 1.5, -1.0, 1.0]  # its largest face is the top: the front is +z
+STANDING = END[:, [0, 2, 1]]  # the same box standing (x by z the largest face): the front is -y
+STANDING_EXTENT = [-2.0, 2.0, -1.0, 1.0, -1.5, 1.5]
 
 
 def write_3d(path, end=END, extent=EXTENT, seed=0, T=T):
@@ -68,15 +71,17 @@ def test_3d_file_imports_positions_and_colours(bpy, tmp_path):
     assert obj["flowreel_dim"] == 3
 
 
+@pytest.mark.parametrize("standing", [False, True], ids=["flat", "standing"])
 @pytest.mark.parametrize("move", ["STATIC", "PUSH_IN", "ORBIT"])
-def test_3d_camera_is_tilted_and_frames_the_shape_box(bpy, tmp_path, move):
+def test_3d_camera_ends_on_the_front_gently_elevated_and_frames_the_shape_box(bpy, tmp_path, move, standing):
     from flowreel.addon.scene import auto_radius, build_scene
 
-    write_3d(tmp_path / "s.npz")
+    end, extent = (STANDING, STANDING_EXTENT) if standing else (END, EXTENT)
+    write_3d(tmp_path / "s.npz", end=end, extent=extent)
     build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small(camera=move))
     scene = bpy.context.scene
-    r = auto_radius(EXTENT, len(END), END)
-    x0, x1, y0, y1, z0, z1 = EXTENT
+    r = auto_radius(extent, len(end), end, "-y" if standing else "+z")
+    x0, x1, y0, y1, z0, z1 = extent
     corners = [(x, y, z) for x in (x0 - r, x1 + r) for y in (y0 - r, y1 + r) for z in (z0 - r, z1 + r)]
     widest = 0.0
     for f in range(scene.frame_start, scene.frame_end + 1):
@@ -84,43 +89,52 @@ def test_3d_camera_is_tilted_and_frames_the_shape_box(bpy, tmp_path, move):
         v = view(bpy, corners)
         assert (v[:, :2] >= -1e-5).all() and (v[:, :2] <= 1 + 1e-5).all() and (v[:, 2] > 0).all(), (move, f)
         widest = max(widest, np.abs(v[:, :2] - 0.5).max())
-        m = scene.camera.matrix_world
-        back = np.array(m.to_3x3().col[2])  # the camera looks along -back
-        assert 0.3 < back[2] < 0.75, f"not a tilted view of the shape: back axis {back}"  # 25-70 deg above
-        assert m.translation.z > 0  # above the shape, looking down at it
-        np.testing.assert_allclose(np.array(m.to_3x3().col[0])[2], 0.0, atol=1e-6)  # horizon level
     assert widest > 0.4  # framed, not lost in the distance
+    m = scene.camera.matrix_world  # the last frame
+    back, right = np.array(m.to_3x3().col[2]), np.array(m.to_3x3().col[0])  # the camera looks along -back
+    e = math.radians(15.0)
+    # standing: from the front (-y), 15 degrees above the horizon; flat: from above, leaning to the reader (-y)
+    want = [0.0, -math.cos(e), math.sin(e)] if standing else [0.0, -math.sin(e), math.cos(e)]
+    np.testing.assert_allclose(back, want, atol=1e-5)
+    np.testing.assert_allclose(right, [1.0, 0.0, 0.0], atol=1e-5)  # level, x to the right: reads left to right
 
 
-def test_360_orbit_loops_at_constant_speed_and_keeps_the_box_in_view(bpy, tmp_path):
+@pytest.mark.parametrize("ping_pong", [False, True])
+def test_3d_orbit_ends_on_the_front_rests_there_and_ping_pong_loops(bpy, tmp_path, ping_pong):
+    from flowreel.addon.core import timing
     from flowreel.addon.scene import build_scene
 
-    write_3d(tmp_path / "s.npz")
-    opts = small(camera="ORBIT", ping_pong=True, easing="EASE_IN_OUT")
+    write_3d(tmp_path / "s.npz", end=STANDING, extent=STANDING_EXTENT)
+    opts = small(camera="ORBIT", ping_pong=ping_pong, easing="EASE_IN_OUT")
     assert opts.orbit_degrees == 0  # automatic: a full turn for 3-D
     build_scene(bpy.context.scene, str(tmp_path / "s.npz"), opts)
     scene = bpy.context.scene
-    first, last = scene.frame_start, scene.frame_end
+    lay = timing.layout(opts)
     rig = scene.camera.parent
-    angles, mats = [], {}
-    for f in range(first, last + 2):
+    angles, mats = {}, {}
+    for f in range(lay.start, lay.end + 2):
         scene.frame_set(f)
-        angles.append(rig.rotation_euler[2])
+        angles[f] = rig.rotation_euler[2]  # a standing front turns about world z
         mats[f] = np.array(scene.camera.matrix_world)
-    steps = np.diff(angles)
-    np.testing.assert_allclose(steps, 2 * math.pi / (last + 1 - first), rtol=1e-4)  # constant speed, one turn
-    np.testing.assert_allclose(mats[last + 1], mats[first], atol=1e-4)  # the loop's next frame is the first
-    # Every corner of the shape's box in view at the angles of the turn (a quarter turn apart and more).
-    x0, x1, y0, y1, z0, z1 = EXTENT
+    assert angles[lay.flow_end] - angles[lay.start] == pytest.approx(2 * math.pi, abs=1e-5)  # one full turn
+    assert np.all(np.diff([angles[f] for f in range(lay.start, lay.flow_end + 1)]) > 0)  # turning all the way
+    front = mats[lay.flow_end]
+    np.testing.assert_allclose(front[:3, 2], [0.0, -math.cos(math.radians(15)), math.sin(math.radians(15))],
+                               atol=1e-5)  # on the front when the shape lands
+    rest = lay.back_start if ping_pong else lay.end  # the film ends on the front
+    assert rest > lay.flow_end
+    for f in range(lay.flow_end, rest + 1):  # and rests there while the shape holds
+        np.testing.assert_allclose(mats[f], front, atol=1e-5)
+    if ping_pong:
+        np.testing.assert_allclose(mats[lay.end + 1], mats[lay.start], atol=1e-4)  # the loop's next frame
+        assert timing.flow_time(lay.end + 1, opts) == timing.flow_time(lay.start, opts)
+    # Every corner of the shape's box in view at the angles of the turn.
+    x0, x1, y0, y1, z0, z1 = STANDING_EXTENT
     corners = [(x, y, z) for x in (x0, x1) for y in (y0, y1) for z in (z0, z1)]
-    for f in range(first, last + 1, max(1, (last - first) // 8)):
+    for f in range(lay.start, lay.end + 1):
         scene.frame_set(f)
         v = view(bpy, corners)
         assert (v[:, :2] >= 0).all() and (v[:, :2] <= 1).all() and (v[:, 2] > 0).all(), f
-    # The film's own timing loops too: the frame after the last shows the first frame's particles.
-    from flowreel.addon.core import timing
-
-    assert timing.flow_time(last + 1, opts) == timing.flow_time(first, opts)
 
 
 def test_orbit_degrees_sets_the_turn_and_pictures_keep_their_40_degree_sweep(bpy, tmp_path):
@@ -145,7 +159,7 @@ def test_orbit_degrees_sets_the_turn_and_pictures_keep_their_40_degree_sweep(bpy
     assert scene.camera.data.dof.aperture_fstop == pytest.approx(2.8)
     sweep, _ = turn(tmp_path / "p.npz", orbit_degrees=90.0)
     assert sweep == pytest.approx(90.0, abs=1e-3)
-    write_3d(tmp_path / "s.npz")
+    write_3d(tmp_path / "s.npz", end=STANDING, extent=STANDING_EXTENT)  # a standing front turns about z
     sweep, scene = turn(tmp_path / "s.npz", orbit_degrees=-120.0)
     assert sweep == pytest.approx(-120.0, abs=1e-3)
     with pytest.raises(ValueError, match="orbit_degrees"):
@@ -274,10 +288,9 @@ def test_3d_camera_frames_the_end_frame_particles_not_the_box(bpy, tmp_path, axe
     corners = camera.box_corners(tuple(extent), radius)
     tan_w, tan_h = camera.half_tangents(scene_opts := small(camera=move, radius=radius, margin=margin))
     center = np.array([(x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2])
-    tilt, turn = camera.view_angles(3)
-    turns = np.radians(np.arange(360.0)) if move == "ORBIT" else [turn]
-    box_dist = max(camera.fit_distance(corners, center, camera.rotation(tilt, a), tan_w, tan_h, scene_opts.margin)
-                   for a in turns)
+    turns = np.radians(np.arange(360.0)) if move == "ORBIT" else [0.0]
+    box_dist = max(camera.fit_distance(corners, center, camera.view_rotation_3d("-y", a), tan_w, tan_h,
+                                       scene_opts.margin) for a in turns)  # fmt: skip
     cam_dist = float(np.linalg.norm(np.array(scene.camera.matrix_world.translation) - center))
     assert cam_dist < 0.95 * box_dist  # closer than the box's fit
 

@@ -40,11 +40,13 @@ def test_check_target_takes_pictures_by_bytes_and_shapes_by_suffix(tmp_path):
 
 
 def test_the_addons_3d_suffixes_are_the_trainers(trainer):
-    """The add-on cannot import the trainer (no torch in Blender): its copy of the suffixes must not drift."""
+    """The add-on cannot import the trainer (no torch in Blender): both use the core's one declaration."""
+    from flowreel.addon.core import shapes3d
     from flowreel.trainer import mesh_target
 
-    assert fit_targets.MESH_SUFFIXES == mesh_target.MESH_SUFFIXES
-    assert fit_targets.POINT_SUFFIXES == mesh_target.POINT_SUFFIXES
+    assert fit_targets.MESH_SUFFIXES is mesh_target.MESH_SUFFIXES is shapes3d.MESH_SUFFIXES
+    assert fit_targets.POINT_SUFFIXES is mesh_target.POINT_SUFFIXES is shapes3d.POINT_SUFFIXES
+    assert set(shapes3d.CONVENTIONS) == set(shapes3d.SHAPE_SUFFIXES)  # every format has its axes
 
 
 def test_a_sequence_is_sorted_by_name_with_numbers_in_order(tmp_path):

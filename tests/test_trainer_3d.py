@@ -84,12 +84,13 @@ def test_mesh_fit_lands_exactly_on_the_surface_with_vertex_colours(ball_run):
     assert np.all(blue[end[:, 2] < -0.6] > red[end[:, 2] < -0.6])
 
 
-@pytest.mark.parametrize("suffix", [".obj", ".ply", ".stl"])
+@pytest.mark.parametrize("suffix", [".ply", ".stl"])
 def test_z_up_files_are_taken_as_they_are(tmp_path, suffix):
     path = tmp_path / f"box{suffix}"
     trimesh.creation.box(extents=(2.0, 4.0, 8.0)).apply_translation((5, 5, 5)).export(path)
     t = load_target(path)
     assert t.extent == pytest.approx([-1, 1, -2, 2, -4, 4])  # centred, the longest side (z) on [-4, 4]
+    assert (t.meta()["up"], t.meta()["forward"]) == ("z", "y")
     pts = t.sample(4000, np.random.default_rng(0))
     on_a_face = np.isclose(np.abs(pts), [1, 2, 4], atol=1e-4).any(axis=1)
     assert on_a_face.all() and np.ptp(pts[:, 2]) > 7.5
@@ -103,13 +104,13 @@ def test_gltf_is_turned_from_y_up_to_z_up(tmp_path, suffix):
     mesh.export(path)
     t = load_target(path)
     assert t.extent == pytest.approx([-1, 1, -2, 2, -4, 4])  # glTF's y became z; its +z (front) became -y
-    assert "glTF" in t.meta()["up"]
+    assert (t.meta()["up"], t.meta()["forward"], t.meta()["axes"]) == ("y", "-z", "glTF convention")
 
 
 # ---- volume ----------------------------------------------------------------------------------------------
 def test_fill_volume_lands_inside_the_box(tmp_path, one_torch_thread):
     path = tmp_path / "box.obj"
-    trimesh.creation.box(extents=(2.0, 4.0, 8.0)).export(path)
+    trimesh.creation.box(extents=(2.0, 8.0, 4.0)).export(path)  # OBJ: y up, -z forward
     run = load_run(fit_tiny(path, tmp_path / "run", fill="volume"))
     end = export_trajectories(run, N, 3, progress=False).positions[-1]
     assert np.all(np.abs(end) <= np.array([1, 2, 4]) + 1e-5)  # the box (analytically)

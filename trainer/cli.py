@@ -16,6 +16,7 @@ import os
 import sys
 
 from flowreel.addon.core.errors import FlowreelError, UsageError, report_bug
+from flowreel.addon.core.shapes3d import join_axis_values
 from flowreel.trainer import cli_fit, cli_movie
 from flowreel.trainer.cli_args import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Command, Parser
 from flowreel.trainer.stopping import FitInterrupted
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         try:
-            args = parser.parse_args(argv)
+            args = parser.parse_args(join_axis_values(argv))  # --front -y, --up -z
         except SystemExit as e:  # --help / --version
             return int(e.code or 0)
         if getattr(args, "_run", None) is None:

@@ -92,12 +92,29 @@ def add_export_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_target_options(p) -> None:
-    """--depth (a picture with a body) and --fill (a mesh's surface or inside): 3-D targets (fit, movie)."""
+    """--depth (a picture with a body), --fill (a mesh's surface or inside), --up and --forward (a 3-D file's
+    axes): 3-D targets (fit, movie)."""
     g = p.add_argument_group("3-D targets")
     g.add_argument("--depth", type=positive_float, metavar="D",
                    help="a picture becomes a slab D world units thick (z uniform in [-D/2, D/2])")  # fmt: skip
     g.add_argument("--fill", choices=("surface", "volume"), default=None,
                    help="a mesh: sample its surface (default) or the inside of a watertight mesh")  # fmt: skip
+    g.add_argument("--up", type=_axis, metavar="AXIS", default=None,
+                   help="a 3-D file's axis that is up: x, y, z, -x, -y or -z (default: the format's; OBJ and glTF "
+                   "y, PLY, STL and point clouds z)")  # fmt: skip
+    g.add_argument("--forward", type=_axis, metavar="AXIS", default=None,
+                   help="a 3-D file's axis that points away from the viewer (Blender's +y; default: the format's: "
+                   "OBJ and glTF -z, PLY, STL and point clouds y)")  # fmt: skip
+
+
+def _axis(text: str) -> str:
+    """argparse type of --up / --forward (addon/core/shapes3d.py parses; its one line is argparse's error)."""
+    from flowreel.addon.core.shapes3d import AxisError, parse_axis
+
+    try:
+        return parse_axis(text)
+    except AxisError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def add_landing(p) -> None:

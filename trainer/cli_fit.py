@@ -132,7 +132,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     run_dir: Path = args.out or Path("runs") / args.image.stem
     _check_run_dir(run_dir)
     density = load_target(args.image, invert=args.invert, threshold=args.threshold, max_side=args.max_side,
-                          depth=args.depth, fill=args.fill)  # fmt: skip
+                          depth=args.depth, fill=args.fill, up=args.up, forward=args.forward)  # fmt: skip
 
     from flowreel.trainer.devices import resolve_device
     from flowreel.trainer.fit import FitConfig, fit

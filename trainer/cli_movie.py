@@ -114,6 +114,7 @@ def cmd_movie(args: argparse.Namespace) -> int:
         orbit_degrees=args.orbit_degrees,
         depth_of_field=args.depth_of_field,
         framing=args.framing,
+        front=args.front,
         margin=args.margin,
         gif=args.gif,
         particles=args.particles,
@@ -124,7 +125,7 @@ def cmd_movie(args: argparse.Namespace) -> int:
         blender=args.blender,
         fit_config=FitConfig(method=args.method, steps=args.steps, seed=args.seed, device=args.device),
         density_options={"invert": args.invert, "threshold": args.threshold, "max_side": args.max_side,
-                         **{k: v for k in ("depth", "fill") if (v := getattr(args, k)) is not None}},
+                         **{k: v for k in ("depth", "fill", "up", "forward") if (v := getattr(args, k)) is not None}},
     )
     try:
         if len(images) > 1:

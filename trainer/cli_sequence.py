@@ -67,8 +67,9 @@ def fit_sequence(args: argparse.Namespace) -> int:
         _check_export_flags(args)
     if args.method != "fm":
         raise UsageError("--method ffjord is for a single picture; a sequence is fitted with fm")
-    if getattr(args, "depth", None) is not None or getattr(args, "fill", None) is not None:
-        raise UsageError("--depth and --fill are for a single 3-D target; a sequence is made of pictures")
+    if any(getattr(args, k, None) is not None for k in ("depth", "fill", "up", "forward")):
+        raise UsageError("--depth, --fill, --up and --forward are for a single 3-D target; a sequence is made of "
+                         "pictures")
     seq_dir: Path = args.out or Path(args.runs_dir) / ("seq-" + "-".join(p.stem for p in images))
     _check_run_dir(seq_dir)
     _check_run_dir(Path(args.runs_dir))

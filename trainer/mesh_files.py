@@ -1,7 +1,8 @@
 """Reading mesh and point-cloud files into 3-D targets (trimesh reads meshes; numpy reads .npy/.xyz).
 
-Coordinates and colours as trainer/mesh_target.py describes: glTF/glb turned from y up to z up, then
-centred and scaled like a picture; colours from texture, vertex, face or material, else grey.
+Coordinates and colours as trainer/mesh_target.py describes: the file's axes turned to Blender's by the
+format's convention or --up/--forward (addon/core/shapes3d.py), then centred and scaled like a picture;
+colours from texture, vertex, face or material, else grey.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from flowreel.addon.core.shapes3d import AxisError, resolve_axes, to_world
 from flowreel.trainer.density import file_sha256
 from flowreel.trainer.mesh_inside import watertight
-from flowreel.trainer.mesh_target import FILLS, Y_UP, MeshTarget, PointCloudTarget
+from flowreel.trainer.mesh_target import FILLS, MeshTarget, PointCloudTarget
 from flowreel.trainer.target3d import GREY, fail, normalise
 
 
@@ -109,12 +111,30 @@ def _join(parts: list) -> tuple[np.ndarray, np.ndarray, dict]:
     return np.concatenate(verts), np.concatenate(faces), colours
 
 
-def load_mesh_file(path: str, *, fill: str = "surface") -> MeshTarget | PointCloudTarget:
-    """Read a mesh file (or a points-only .ply) into a target; TargetError names the file and the problem."""
+def file_axes(path: str, up: str | None = None, forward: str | None = None) -> tuple[str, str, dict]:
+    """(up, forward, the metadata saying what was applied) of a 3-D file: its format's convention or the
+    overrides; TargetError for an axis that cannot work."""
+    try:
+        u, f, how = resolve_axes(Path(path).suffix, up, forward)
+    except AxisError as e:
+        raise fail(path, str(e)) from None
+    return u, f, {"up": u, "forward": f, "axes": how}
+
+
+def _axis_options(up: str | None, forward: str | None) -> dict:
+    """The overrides as target options (only when given: a default file's options stay what they were)."""
+    return {k: v for k, v in (("up", up), ("forward", forward)) if v}
+
+
+def load_mesh_file(path: str, *, fill: str = "surface", up: str | None = None,
+                   forward: str | None = None) -> MeshTarget | PointCloudTarget:
+    """Read a mesh file (or a points-only .ply) into a target; TargetError names the file and the problem.
+    `up` / `forward` override the format's axis convention (addon/core/shapes3d.py)."""
     import trimesh
 
     if fill not in FILLS:
         raise fail(path, f"--fill must be one of {', '.join(FILLS)}, got {fill!r}")
+    axis_up, axis_fwd, axes = file_axes(path, up, forward)
     suffix = Path(path).suffix.lower()
     try:
         loaded = trimesh.load(path, process=False)
@@ -129,45 +149,48 @@ def load_mesh_file(path: str, *, fill: str = "surface") -> MeshTarget | PointClo
         pc = clouds[0]
         colors = getattr(pc, "colors", None)
         colors = colors if colors is not None and len(colors) == len(pc.vertices) else None
-        return _cloud(path, np.asarray(pc.vertices, np.float64), colors)
+        return _cloud(path, np.asarray(pc.vertices, np.float64), colors, up, forward)
     if not meshes:
         raise fail(path, "empty mesh (no faces)")
     vertices, faces, colours = _join(meshes)
     if not np.all(np.isfinite(vertices)):
         raise fail(path, "mesh has NaN or infinite vertex coordinates")
-    if suffix in Y_UP:
-        vertices = vertices[:, [0, 2, 1]] * np.array([1.0, -1.0, 1.0])  # +90 degrees about x: y up -> z up
+    vertices = to_world(vertices, axis_up, axis_fwd)
     if fill == "volume" and not watertight(vertices, faces):
         raise fail(path, "--fill volume needs a watertight (closed) mesh; this one has holes or open edges")
     centre, scale = normalise(vertices[np.unique(faces)])
     world = (vertices - centre) * scale
-    source = {"up": "y (glTF), turned to z" if suffix in Y_UP else "z (taken as is)",
-              "source_bounds": [[float(v) for v in vertices.min(0)], [float(v) for v in vertices.max(0)]],
+    source = {**axes, "source_bounds": [[float(v) for v in vertices.min(0)], [float(v) for v in vertices.max(0)]],
               "scale": float(scale)}  # fmt: skip
     tri = world[faces]
     area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum()
     if not area > 0:
         raise fail(path, "mesh has zero surface area (every face is degenerate)")
     return MeshTarget(world, faces, colours, name=os.path.basename(path), sha256=file_sha256(path),
-                      options={"fill": fill}, source=source)  # fmt: skip
+                      options={"fill": fill, **_axis_options(up, forward)}, source=source)  # fmt: skip
 
 
-def _cloud(path: str, points: np.ndarray, colors) -> PointCloudTarget:
+def _cloud(path: str, points: np.ndarray, colors, up: str | None = None,
+           forward: str | None = None) -> PointCloudTarget:
     if points.ndim != 2 or points.shape[1] != 3 or len(points) == 0:
         raise fail(path, f"a point cloud must be a non-empty [N, 3] array, got shape {list(points.shape)}")
     if not np.all(np.isfinite(points)):
         raise fail(path, "point cloud has NaN or infinite coordinates")
+    axis_up, axis_fwd, axes = file_axes(path, up, forward)
+    points = to_world(points, axis_up, axis_fwd)
     if len(points) < 2 or float(np.ptp(points, axis=0).max()) <= 0:
         raise fail(path, "point cloud needs at least 2 distinct points")
     centre, scale = normalise(points)
-    source = {"up": "z (taken as is)", "source_bounds": [[float(v) for v in points.min(0)],
+    source = {**axes, "source_bounds": [[float(v) for v in points.min(0)],
               [float(v) for v in points.max(0)]], "scale": float(scale)}  # fmt: skip
     return PointCloudTarget((points - centre) * scale, _rgba(colors, len(points)), name=os.path.basename(path),
-                            sha256=file_sha256(path), source=source)  # fmt: skip
+                            sha256=file_sha256(path), options=_axis_options(up, forward),
+                            source=source)  # fmt: skip
 
 
-def load_points_file(path: str) -> PointCloudTarget:
-    """A .npy ([N, 3] floats) or .xyz (text, x y z per line, optionally r g b after) point cloud."""
+def load_points_file(path: str, up: str | None = None, forward: str | None = None) -> PointCloudTarget:
+    """A .npy ([N, 3] floats) or .xyz (text, x y z per line, optionally r g b after) point cloud, z up unless
+    `up` / `forward` say otherwise."""
     suffix = Path(path).suffix.lower()
     colors = None
     try:
@@ -182,4 +205,4 @@ def load_points_file(path: str) -> PointCloudTarget:
     arr = np.asarray(arr)
     if not np.issubdtype(arr.dtype, np.number):
         raise fail(path, f"a point cloud must hold numbers, got {arr.dtype}")
-    return _cloud(path, arr.astype(np.float64), colors)
+    return _cloud(path, arr.astype(np.float64), colors, up, forward)

@@ -5,9 +5,10 @@ probability proportional to its area and a point drawn uniformly inside it; ``fi
 the INSIDE of a watertight mesh instead. A point cloud (.ply without faces, .npy or .xyz [N, 3]) is
 itself the target: samples are its points.
 
-Coordinates: z up. OBJ, PLY and STL are taken as they are (Blender's exporters write z up); glTF is y up
-by its specification, and trimesh keeps it so, so glTF/glb are turned +90 degrees about x (y -> z). Then
-everything is centred and scaled like a picture (trainer/target3d.py).
+Coordinates: Blender's, z up, y forward. Each format's file axes are turned into them by its convention
+(addon/core/shapes3d.py: OBJ and glTF y up, forward -z; PLY, STL and point clouds z up), or by --up and
+--forward. Then everything is centred and scaled like a picture (trainer/target3d.py). `meta()` records
+the axes applied and the shape's front (shapes3d.choose_front), which the add-on's camera resolves on.
 
 Colours (RGBA uint8): a texture sampled at the point's interpolated UV, else vertex colours interpolated
 across the triangle, else face colours, else the material's colour, else grey (target3d.GREY). Volume
@@ -21,14 +22,11 @@ import os
 
 import numpy as np
 
+from flowreel.addon.core.shapes3d import FILLS, MESH_SUFFIXES, POINT_SUFFIXES, choose_front  # noqa: F401
 from flowreel.trainer.mesh_inside import inside_mesh
 from flowreel.trainer.target3d import GREY, RUN_FILE, NearestColour, box_extent, save_npz
 
-MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf")
-POINT_SUFFIXES = (".npy", ".xyz")
-FILLS = ("surface", "volume")
 VOLUME_POOL = 1 << 18  # exact inside samples drawn once per volume target (saved with the run)
-Y_UP = (".glb", ".gltf")
 
 
 # ---- targets ---------------------------------------------------------------------------------------
@@ -132,7 +130,8 @@ class MeshTarget:
         mode = next((k for k in ("texture", "vertex_colors", "face_colors") if k in self.colours), "none")
         return {"kind": self.kind, "name": self.name, "sha256": self.sha256, "fill": self.fill,
                 "faces": int(len(self.faces)), "area": self.area, "colors": mode,
-                "extent": [float(v) for v in self.extent], **self.source}  # fmt: skip
+                "extent": [float(v) for v in self.extent], "front": choose_front(self.extent),
+                **self.source}  # fmt: skip
 
     def describe(self) -> str:
         return f"mesh, {len(self.faces)} faces, {self.fill}"
@@ -183,7 +182,7 @@ class PointCloudTarget:
     def meta(self) -> dict:
         return {"kind": self.kind, "name": self.name, "sha256": self.sha256, "points": int(len(self.points)),
                 "colors": "file" if self.has_colors else "none", "extent": [float(v) for v in self.extent],
-                **self.source}  # fmt: skip
+                "front": choose_front(self.extent), **self.source}  # fmt: skip
 
     def describe(self) -> str:
         return f"point cloud, {len(self.points)} points"

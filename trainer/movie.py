@@ -57,6 +57,7 @@ class MovieSettings:
     orbit_degrees: float = 0.0  # the orbit's total turn; 0 = automatic (40 for pictures, 360 for 3-D)
     depth_of_field: bool = False  # focus on the framed picture or shape (the camera's dof)
     framing: str = "PICTURE"  # PICTURE fills the frame with the picture at the end; ALL keeps every particle in view
+    front: str = "AUTO"  # a 3-D film's last view: AUTO = the file's front (the largest face of the shape's box)
     margin: float = 0.08  # free space around the framed box, a fraction of the half-frame
     gif: bool = False
     particles: int | None = None  # None = the quality's
@@ -172,6 +173,7 @@ def render_film(s: MovieSettings, traj_path: Path, out: Path, seconds: float | N
         "--camera", s.camera or _default_camera(traj_path),
         "--orbit-degrees", str(s.orbit_degrees),
         "--framing", s.framing,
+        f"--front={s.front}",  # "-Y" would read as an option
         "--margin", str(s.margin),
         "--replace-changed",  # frames left by a film with other settings are stale; same settings resume
     ]  # fmt: skip

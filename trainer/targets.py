@@ -55,8 +55,11 @@ def load_target(
     max_side: int = 512,
     depth: float | None = None,
     fill: str | None = None,
+    up: str | None = None,
+    forward: str | None = None,
 ) -> Any:
-    """The target of `path` with these options (see the module docstring); TargetError/DensityError on bad input."""
+    """The target of `path` with these options (see the module docstring); TargetError/DensityError on bad input.
+    `up` / `forward` override a 3-D file's axis convention (addon/core/shapes3d.py)."""
     path = os.fspath(path)
     if depth is not None and not (np.isfinite(depth) and depth > 0):
         raise TargetError(f"--depth must be a positive number of world units, got {depth}")
@@ -65,6 +68,8 @@ def load_target(
     if not is_3d_file(path):
         if fill is not None:
             raise fail(path, "--fill applies to meshes; a picture takes --depth for a body")
+        if up or forward:
+            raise fail(path, "--up and --forward apply to 3-D files (meshes, point clouds), not pictures")
         try:
             density = load_density(path, invert=invert, threshold=threshold, max_side=max_side)
         except DensityError as e:
@@ -88,8 +93,8 @@ def load_target(
     if Path(path).suffix.lower() in POINT_SUFFIXES:
         if fill == "volume":
             raise fail(path, "--fill volume needs a closed mesh, not a point cloud")
-        return mesh_files.load_points_file(path)
-    return mesh_files.load_mesh_file(path, fill=fill or "surface")
+        return mesh_files.load_points_file(path, up, forward)
+    return mesh_files.load_mesh_file(path, fill=fill or "surface", up=up, forward=forward)
 
 
 def _picture_suffixes() -> set[str]:

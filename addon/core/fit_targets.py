@@ -20,12 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .jobs import QUALITY, JobError, check_picture, fit_command, read_head
+from .shapes3d import FILLS, MESH_SUFFIXES, POINT_SUFFIXES, SHAPE_SUFFIXES  # noqa: F401 (what `trainer fit` reads)
 
-# What `trainer fit` reads besides pictures (trainer/mesh_target.py MESH_SUFFIXES, POINT_SUFFIXES).
-MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf")
-POINT_SUFFIXES = (".npy", ".xyz")
-SHAPE_SUFFIXES = MESH_SUFFIXES + POINT_SUFFIXES
-FILLS = ("surface", "volume")
 FRAMES_PER_MOVE = 72  # the trainer's default (trainer/cli_sequence.py): 3 s at 24 fps per move
 
 

@@ -20,6 +20,7 @@ COLOR_MODES = ("IMAGE", "GRADIENT", "SINGLE")
 LOOKS = ("glow", "ink", "neon")
 ENGINES = ("CYCLES", "EEVEE", "WORKBENCH")
 FRAMINGS = ("PICTURE", "ALL")
+FRONT_CHOICES = ("AUTO", "-Y", "+Z", "+X", "+Y", "-X", "-Z")  # a 3-D film's front (core/shapes3d.py)
 
 
 class OptionsError(FlowreelError, ValueError):
@@ -53,6 +54,9 @@ class SceneOptions:
     orbit_degrees: float = 0.0
     # PICTURE: the camera frames the picture's box (the film's end); ALL: every particle of every frame.
     framing: str = "PICTURE"
+    # The side of a 3-D shape the film resolves on: AUTO = the file's (the largest face of its box), or one
+    # of -Y (Blender's front), +Z (top), +X, +Y, -X, -Z. Pictures ignore it.
+    front: str = "AUTO"
     margin: float = 0.08  # free space around the framed box, as a fraction of the half-frame
     resolution: tuple[int, int] = (1920, 1080)
     lens_mm: float = 50.0
@@ -69,6 +73,7 @@ class SceneOptions:
             ("color_mode", self.color_mode, COLOR_MODES),
             ("look", self.look, LOOKS),
             ("framing", self.framing, FRAMINGS),
+            ("front", self.front, FRONT_CHOICES),
         ):
             if value not in allowed:
                 raise OptionsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
@@ -169,6 +174,18 @@ class Flag:
 
 
 _positive = number(float, lo=0, lo_open=True, what="a positive number")
+
+
+def _front(text: str) -> str:
+    """'auto', '-y', 'z', '+Z' ... -> 'AUTO', '-Y', '+Z' (argparse shows the one-line error)."""
+    from .shapes3d import AxisError, parse_front
+
+    if text.strip().lower() == "auto":
+        return "AUTO"
+    try:
+        return parse_front(text).upper()
+    except AxisError:
+        raise argparse.ArgumentTypeError(f"unknown front {text!r}: choose auto, -y, +z, +x, +y, -x or -z") from None
 _nonneg = number(float, lo=0, what="a number >= 0")
 
 # Fields without an entry get a plain flag of their default's type, so a new option reaches the
@@ -195,6 +212,8 @@ FLAGS: dict[str, Flag] = {
                           metavar="DEG"),
     "framing": Flag("picture: the picture's box fills the frame at the end; all: every particle of every frame "
                     "stays in view", choice(FRAMINGS), movie=True),
+    "front": Flag("the side of a 3-D shape the film ends on: auto (the largest face of its box, near-ties to -y "
+                  "then +z), -y (front), +z (top), +x, +y, -x or -z", _front, movie=True, metavar="SIDE"),
     "margin": Flag("free space around the framed box, a fraction of the half-frame (the box fills "
                    "1 / (1 + margin))", float, number(float, lo=0, hi=1, what="a number from 0 to 1"), movie=True),
     "radius": Flag("particle radius (0 = automatic)", float),
