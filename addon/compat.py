@@ -280,6 +280,19 @@ def configure_glare(node, glare) -> None:
         _set_node(node, "saturation", "Saturation", glare.saturation)
 
 
+def compositor_math_node() -> str:
+    """The Math node of a compositor tree: its own in 3.x-4.x, the shared shader one in 5.0."""
+    return "CompositorNodeMath" if hasattr(bpy.types, "CompositorNodeMath") else "ShaderNodeMath"
+
+
+def set_alpha_replace(node) -> None:
+    """A Set Alpha node in Replace Alpha mode: a property in 3.x-4.x, the `Type` socket in 5.0."""
+    if hasattr(node, "mode"):
+        node.mode = "REPLACE_ALPHA"
+    else:
+        node.inputs["Type"].default_value = "Replace Alpha"
+
+
 # --- 3-D films: depth shading per engine ----------------------------------------------------------
 def eevee_depth_shading(scene: bpy.types.Scene, ao_distance: float) -> None:
     """Ambient occlusion and soft shadows in EEVEE. 3.x (Legacy) has switches for both (`use_gtao`,

@@ -1,7 +1,9 @@
 """The render script's frame loop: the frames folder's record, resume, per-frame PNGs and Ctrl-C.
 
-Each frame is written under a temporary name and renamed when complete; frames already on disk
-(a valid PNG of the right size) are skipped, so an interrupted render resumes where it stopped.
+Each frame is written under a unique temporary name (core.atomic: process id and a random part) and
+renamed when complete; frames already on disk (a valid PNG of the right size) are skipped, so an
+interrupted render resumes where it stopped. The caller holds the frames folder (core.lock) while this
+runs, and the loop stops between frames once the process that started it is gone (core.child).
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from .core import timing
-from .core.atomic import atomic_write
+from .core.atomic import atomic_write, temp_path
+from .core.child import parent_gone
 from .core.errors import RenderError
 from .core.frames import (
     FRAME_GLOB,
@@ -85,8 +88,10 @@ def _quiet_stdout(enabled: bool) -> Iterator[None]:
         os.close(devnull)
 
 
-def render_frame(bpy, scene, frame: int, path: Path, quiet: bool) -> None:
-    tmp = path.with_name(f".{path.stem}.partial.png")
+def render_frame(bpy, scene, frame: int, path: Path, quiet: bool, finish: Callable[[Path], None] | None = None
+                 ) -> None:
+    """Render scene frame `frame` to `path`; `finish` (alpha_frames) turns Blender's image into the film's."""
+    tmp = Path(temp_path(path, keep_suffix=True))  # Blender keeps a name that ends in .png as it is
     scene.frame_set(frame)
     scene.render.filepath = str(tmp)
     try:
@@ -94,6 +99,8 @@ def render_frame(bpy, scene, frame: int, path: Path, quiet: bool) -> None:
             bpy.ops.render.render(write_still=True)
         if png_size(tmp) is None:
             raise RenderError(f"Blender wrote no image for frame {frame}")
+        if finish is not None:
+            finish(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -115,7 +122,8 @@ def _copy_frame(src: Path, dst: Path) -> None:
 
 
 def render_frames(
-    bpy, scene, frames: range, folder: Path, quiet: bool, keys: dict[int, tuple[float, ...]] | None = None
+    bpy, scene, frames: range, folder: Path, quiet: bool, keys: dict[int, tuple[float, ...]] | None = None,
+    finish: Callable[[Path], None] | None = None,
 ) -> tuple[int, int]:
     """Render (or copy, see `keys`) the missing frames of `frames`; returns (done, skipped).
 
@@ -130,7 +138,7 @@ def render_frames(
     if skipped:
         print(f"{PROG}: {skipped} of {len(frames)} frames already on disk, rendering {len(todo)}", flush=True)
     scene.render.image_settings.file_format = "PNG"
-    scene.render.image_settings.color_mode = "RGB"
+    scene.render.image_settings.color_mode = "RGBA" if scene.render.film_transparent else "RGB"
     scene.render.image_settings.color_depth = "8"
     scene.render.use_file_extension = True
     t0 = time.monotonic()
@@ -143,7 +151,7 @@ def render_frames(
             if same is not None:
                 _copy_frame(same, path)
             else:
-                render_frame(bpy, scene, f, path, quiet)
+                render_frame(bpy, scene, f, path, quiet, finish)
                 renders += 1
                 if f in keys:
                     done[keys[f]] = path
@@ -156,6 +164,8 @@ def render_frames(
                   f"ETA {clock(eta)}", flush=True)
             if stop.requested:
                 raise KeyboardInterrupt
+            if parent_gone():  # a killed `trainer movie`: no orphan goes on writing frames a rerun writes
+                raise RenderError("the process that started this render has ended: stopping")
     return len(todo), skipped
 
 

@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if args.samples is not None and args.samples < 1:
         raise RenderError(f"samples must be >= 1, got {args.samples}")
     bpy = _import_bpy()
+    from .alpha_frames import prepare_scene
     from .engines import configure_engine  # bpy-dependent modules: after the check above
     from .film_timing import film_options
     from .scene import build_scene
@@ -113,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     opts = film_options(points, opts)
     args.key_holds, args.move_seconds = opts.key_holds, opts.move_seconds
     configure_engine(scene, args, [points])
+    prepare_scene(scene, opts, for_script=True)  # after the engine: Workbench composites nothing
     first, last = scene.frame_start, scene.frame_end
     print(f"{PROG}: {Path(args.traj).name}: scene frames {first}-{last} at {opts.fps} fps, "
           f"{opts.resolution[0]}x{opts.resolution[1]}, look {opts.look}, {scene.render.engine} "
@@ -140,7 +142,10 @@ def _render_and_encode(bpy, scene, args: argparse.Namespace, opts, folder: Path,
     if videos and not encode_fallback.can_encode():
         print(f"{PROG}: warning: no ffmpeg-python here or in another Python: frames only", file=sys.stderr, flush=True)
     keys = still_keys(opts, range(a, b + 1))
-    done, skipped = render_frames(bpy, scene, range(a, b + 1), folder, not args.verbose, keys)
+    from .alpha_frames import frame_finisher
+
+    done, skipped = render_frames(bpy, scene, range(a, b + 1), folder, not args.verbose, keys,
+                                  frame_finisher(bpy, scene, opts))
     print(f"{PROG}: frames {a}-{b} in {folder} ({done} done, {skipped} already there)", flush=True)
     if not videos:
         return 0

@@ -6,11 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from .core import background
 from .core.errors import RenderError, UsageError
 from .core.frames import default_frames_dir
 from .core.options import ENGINES, SceneOptions, add_scene_flags, choice, scene_options_from
 
 PROG = "flowreel-render"
+FILM_SUFFIXES = (".mp4", ".gif", *background.ALPHA_FORMATS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The render script's flags: its own, then one per scene option (from SceneOptions)."""
     p = _Parser(prog=PROG, description="Render a Flowreel trajectory file to PNG frames, MP4 and GIF.")
     p.add_argument("traj", help="trajectory file (.npz, format flowreel.traj/2, or /1)")
-    p.add_argument("-o", "--output", help="film to write: .mp4 or .gif (default: <traj stem>.mp4 beside the file)")
+    p.add_argument("-o", "--output", help="film to write: .mp4, .gif, .mov (ProRes 4444), .webm (VP9) or FOLDER/ "
+                   "(a PNG sequence) (default: <traj stem>.mp4 beside the file)")
     p.add_argument("--gif", action="store_true", help="also write a palette-optimised .gif beside the .mp4")
     p.add_argument("--gif-width", type=int, default=640, help="GIF width in pixels (default 640; 0 = render width)")
     p.add_argument("--no-video", action="store_true", help="render PNG frames only")
@@ -62,10 +65,18 @@ def output_paths(args: argparse.Namespace) -> tuple[Path, list[Path]]:
     """(frames folder, videos to write) from -o / --gif / --frames-dir / --no-video."""
     traj = Path(args.traj)
     out = Path(args.output) if args.output else traj.with_suffix(".mp4")
-    if out.suffix.lower() not in (".mp4", ".gif"):
-        raise RenderError(f"output {out.name}: use a .mp4 or .gif name")
+    try:
+        bg = background.parse_background(args.background)
+        if not args.no_video:  # frames only: PNGs keep any background
+            background.check_output(args.output or out, bg, args.gif)
+    except background.BackgroundError as e:
+        raise RenderError(str(e)) from None
+    if args.output and background.is_folder_output(args.output):  # a PNG sequence: the frames are the film
+        return (Path(args.frames_dir) if args.frames_dir else out), []
+    if out.suffix.lower() not in FILM_SUFFIXES:
+        raise RenderError(f"output {out.name}: use a .mp4, .gif, .mov or .webm name, or a folder for PNG frames")
     videos = [] if args.no_video else [out]
-    if args.gif and out.suffix.lower() == ".mp4" and not args.no_video:
+    if args.gif and out.suffix.lower() != ".gif" and not args.no_video:
         videos.append(out.with_suffix(".gif"))
     frames = Path(args.frames_dir) if args.frames_dir else default_frames_dir(out)
     return frames, videos

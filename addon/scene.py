@@ -22,7 +22,7 @@ from collections.abc import Callable
 import bpy
 import numpy as np
 
-from . import camera, compat, film_timing, key_colors, lights, shape_support
+from . import alpha_frames, camera, compat, film_timing, key_colors, lights, shape_support
 from .core import pointcache, sequence, timing, trajformat
 from .core.errors import FlowreelError
 from .core.options import SceneOptions
@@ -324,6 +324,7 @@ def build_scene(
                                   key_extents=[k.get("extent") for k in film_keys], support=support, front=front)
         if dim == 3:
             lights.light_3d(scene, coll, cam, opts.look, camera.framed_size(info.bbox, extent, opts))
+        alpha_frames.prepare_scene(scene, opts)  # a transparent film for --background
     except BaseException as e:
         guard.undo()
         if not cache_existed and os.path.exists(cache_path):

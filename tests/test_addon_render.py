@@ -309,7 +309,7 @@ BAD = {
     "frames outside film": (lambda d, t: [str(t), "--frames", "3-99"], "outside the film's frames 1-5"),
     "reversed frames": (lambda d, t: [str(t), "--frames", "4-2"], "A <= B"),
     "zero samples": (lambda d, t: [str(t), "--samples", "0"], "samples must be >= 1"),
-    "bad output type": (lambda d, t: [str(t), "-o", str(d / "film.avi")], "use a .mp4 or .gif"),
+    "bad output type": (lambda d, t: [str(t), "-o", str(d / "film.avi")], "use a .mp4, .gif, .mov or .webm"),
     "negative seconds": (lambda d, t: [str(t), "--seconds", "-1"], "seconds must be > 0"),
 }
 

@@ -87,6 +87,7 @@ def add_export_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--logp", action="store_true", help="also store each particle's log-density (slower)")
     add_landing(p)
+    add_turbulence(p)
     p.add_argument("--tol", type=positive_float, metavar="X", default=None,
                    help="solver rtol = atol (default: 1e-4; 1e-5 is ~2x slower for the same picture)")  # fmt: skip
 
@@ -115,6 +116,56 @@ def _axis(text: str) -> str:
         return parse_axis(text)
     except AxisError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_text_options(p) -> None:
+    """--text and --font: a word or a title drawn as the picture (fit, movie; trainer/text_picture.py)."""
+    g = p.add_argument_group("text (instead of a picture)")
+    g.add_argument("--text", metavar="WORDS",
+                   help='draw these words as the picture, e.g. --text "Hello" (a typed \\n breaks the line)')
+    g.add_argument("--font", type=Path, metavar="FILE.ttf",
+                   help="a TrueType or OpenType font for --text (default: DejaVu Sans Bold, shipped with Flowreel)")
+
+
+def check_text_or_pictures(args: argparse.Namespace) -> None:
+    """fit and movie: one or more pictures, or --text (with --font); a one-line UsageError otherwise."""
+    text, font = getattr(args, "text", None), getattr(args, "font", None)
+    if text is None and font is not None:
+        raise UsageError("--font is for --text")
+    if text is not None and args.image:
+        raise UsageError("give a picture or --text, not both")
+    if text is None and not args.image:
+        raise UsageError("give a picture (two or more for a sequence), a 3-D file or --text WORDS")
+
+
+def add_picture_options(g) -> None:
+    """--crop and --frame: what of a picture file is read (fit, movie; trainer/density.py)."""
+    g.add_argument("--crop", choices=("ink", "none"), default=None,
+                   help="ink: keep the ink's box plus a small margin, so padding costs neither framing nor resolution "
+                   "(default; each picture of a sequence on its own); none: the whole canvas (pictures designed "
+                   "to line up)")  # fmt: skip
+    g.add_argument("--frame", type=nonneg_int, metavar="N", default=None,
+                   help="the frame of an animated picture (GIF, APNG, WebP) to use (default: the first)")
+
+
+def picture_options(args: argparse.Namespace, image: Path | None) -> dict:
+    """--crop / --frame as density options: always for a picture file (they key its runs, so a changed
+    crop is another fit), only when given otherwise (a 3-D file or --text refuses them in one line)."""
+    from flowreel.trainer.targets import is_3d_file
+
+    crop, frame = getattr(args, "crop", None), getattr(args, "frame", None)
+    if image is not None and not is_3d_file(image):
+        return {"crop": crop or "ink", "frame": frame}
+    return {k: v for k, v in (("crop", crop), ("frame", frame)) if v is not None}
+
+
+def add_turbulence(p) -> None:
+    """--turbulence AMOUNT --turbulence-scale S: curl noise on the paths (export, fit --export, movie)."""
+    p.add_argument("--turbulence", type=nonneg_float, metavar="AMOUNT", default=0.0,
+                   help="swirl the paths with curl noise of about this size in world units (the picture spans 8); "
+                   "0 at the start, at every picture and at the end (default: 0, none)")  # fmt: skip
+    p.add_argument("--turbulence-scale", type=positive_float, metavar="S", default=1.5,
+                   help="size of a swirl in world units (default: %(default)s)")
 
 
 def add_landing(p) -> None:

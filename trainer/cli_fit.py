@@ -14,8 +14,11 @@ from flowreel.addon.core.options import number
 from flowreel.trainer.cli_args import (
     add_device,
     add_export_options,
+    add_picture_options,
     add_progress,
     add_target_options,
+    add_text_options,
+    check_text_or_pictures,
     command,
     frames_int,
     json_progress,
@@ -23,6 +26,7 @@ from flowreel.trainer.cli_args import (
     nonneg_float,
     nonneg_int,
     open_fraction,
+    picture_options,
     positive_float,
     positive_int,
     say,
@@ -43,7 +47,7 @@ def _export(run, args: argparse.Namespace, out: Path) -> None:
     tol = {} if args.tol is None else {"rtol": args.tol, "atol": args.tol}
     traj = export_trajectories(
         run, args.particles, args.frames, seed=args.export_seed, logp=args.logp, progress=not args.quiet,
-        landing=args.landing, **tol,
+        landing=args.landing, turbulence=args.turbulence, turbulence_scale=args.turbulence_scale, **tol,
     )  # fmt: skip
     trajfile.write(out, traj)
     landed = traj.meta.get("landing", {})
@@ -66,8 +70,8 @@ def _load_run(run_dir: Path, device: str):
 
 # ---- fit -----------------------------------------------------------------------------------------
 def _fit_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("image", type=Path, nargs="+",
-                   help="PNG/JPEG/... picture (ink = alpha, else darkness); or a 3-D target: "
+    p.add_argument("image", type=Path, nargs="*",
+                   help="PNG/JPEG/SVG/... picture (ink = alpha, else darkness); or a 3-D target: "
                    "a mesh (.obj .ply .stl .glb .gltf) or a point cloud (.ply with points only, .npy or .xyz [N, 3]); "
                    "two or more pictures: a sequence")
     p.add_argument("--export", type=Path, metavar="TRAJ.npz", help="also export trajectories to this file")
@@ -88,9 +92,16 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--invert", action="store_true", help="light ink on a dark background")
     g.add_argument("--threshold", type=open_fraction, metavar="X", help="binarize the ink at this level")
     g.add_argument("--max-side", type=number(int, lo=16, hi=4096, what="an integer from 16 to 4096"), default=512,
-                   help="working size of the image's longer side (default: %(default)s)")  # fmt: skip
+                   help="working size of the picture's longer side (of its ink's box with --crop ink): larger "
+                   "pictures are shrunk to it, smaller ones resampled up smoothly (default: %(default)s; the "
+                   "picture's own size keeps its pixels as they are)")  # fmt: skip
+    add_picture_options(g)
     add_target_options(p)
-    p.add_argument("--resume", action="store_true", help="continue an interrupted fit in RUN_DIR")
+    add_text_options(p)
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted fit in RUN_DIR with its saved settings (a fit with the same "
+                        "picture and settings resumes without it)")
+    p.add_argument("--restart", action="store_true", help="start over, discarding the fit in RUN_DIR")
     add_progress(p)
     g = p.add_argument_group("export (with --export)")
     add_export_options(g)
@@ -105,10 +116,13 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
   trainer fit logo.png --out runs/logo --steps 1000 --seed 3
   trainer fit neon.jpg --invert --threshold 0.5 --export neon.npz
   trainer fit logo.png --method ffjord --device cuda
-  trainer fit logo.png --resume                             # after Ctrl-C
+  trainer fit logo.png                                      # after Ctrl-C: the same command resumes
+  trainer fit logo.png --restart                            # start over instead
   trainer fit shape.obj --export shape.npz                  # 3-D: the mesh's surface (z up)
   trainer fit shape.glb --fill volume                       # 3-D: the inside of a closed mesh
   trainer fit logo.png --depth 1 --export slab.npz          # 3-D: the picture with a body 1 unit thick
+  trainer fit logo.svg --export logo.npz                    # an SVG, drawn at the working size (--max-side)
+  trainer fit --text "Hello" --export hello.npz             # a word (--font FILE.ttf for another font)
   trainer fit a.png b.png c.png --out runs/seq --export seq.npz   # a sequence: A flows into B, then C
 """,
     _fit_args,
@@ -117,39 +131,35 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """Fit a continuous normalizing flow from N(0, I) (t=0) to the image's density (t=1).
 
     Writes RUN_DIR/{checkpoint.pt, config.json, metrics.json, preview.png, density.npz}.
-    Ctrl-C saves a checkpoint; run the same command with --resume to continue.
+    Ctrl-C saves a checkpoint; the same command resumes it (settings that differ are refused; --restart).
+    RUN_DIR is held while it is fitted and exported (core.lock): a second fit into it waits.
     Two or more pictures: a sequence (docs/trainer.md), fitted by content under --runs-dir, described in --out.
     """
+    check_text_or_pictures(args)
     if len(args.image) > 1:
         return fit_sequence(args)
-    args.image = args.image[0]
-    from flowreel.trainer.targets import describe, load_saved_target, load_target, saved_target_path
+    args.image = args.image[0] if args.image else None
+    from flowreel.addon.core.lock import folder_lock
+    from flowreel.trainer.targets import load_target, load_text_target
     from flowreel.trainer.trajfile import check_output_path
 
+    if args.resume and args.restart:
+        raise UsageError("--resume and --restart: choose one")
     jp = json_progress(args)
     if args.export is not None:
         check_output_path(args.export, what="--export")
-    run_dir: Path = args.out or Path("runs") / args.image.stem
+    run_dir: Path = args.out or Path("runs") / (args.image.stem if args.image else text_name(args.text))
     _check_run_dir(run_dir)
-    density = load_target(args.image, invert=args.invert, threshold=args.threshold, max_side=args.max_side,
-                          depth=args.depth, fill=args.fill, up=args.up, forward=args.forward)  # fmt: skip
+    load, what = (load_text_target, (args.text, args.font)) if args.text is not None else (load_target, (args.image,))
+    density = load(*what, invert=args.invert, threshold=args.threshold, max_side=args.max_side,
+                   **picture_options(args, args.image),
+                   depth=args.depth, fill=args.fill, up=args.up, forward=args.forward)  # fmt: skip
 
     from flowreel.trainer.devices import resolve_device
-    from flowreel.trainer.fit import FitConfig, fit
-    from flowreel.trainer.runs import load_run
+    from flowreel.trainer.fit import FitConfig
 
     resolve_device(args.device)  # an unavailable device fails now, not after loading everything
 
-    if args.resume:
-        if not (run_dir / "checkpoint.pt").exists() or saved_target_path(run_dir) is None:
-            raise UsageError(f"--resume: nothing to resume in {run_dir} (no checkpoint); drop --resume to start")
-        saved = load_saved_target(run_dir)
-        if saved.sha256 != density.sha256 or saved.options != density.options:
-            raise UsageError(
-                f"--resume: {run_dir} was fitted on {saved.name} with other image options; "
-                "use the same image and options, or another --out"
-            )
-        density = saved
     extra = {} if args.eval_samples is None else {"eval_samples": args.eval_samples}
     config = FitConfig(method=args.method, steps=args.steps, seed=args.seed, device=args.device,
                        max_seconds=args.max_seconds, **extra)  # fmt: skip
@@ -157,6 +167,50 @@ def cmd_fit(args: argparse.Namespace) -> int:
         config.resolved()
     except ValueError as e:
         raise UsageError(str(e)) from None
+    with folder_lock(run_dir, "fitting", say=lambda m: say(args, f"fit: {m}")):
+        density = _resume_or_restart(args, run_dir, density, config)
+        return _fit_held(args, run_dir, density, config, jp)
+
+
+def _resume_or_restart(args: argparse.Namespace, run_dir: Path, density, config) -> object:
+    """Decide how a fit into `run_dir` starts (sets args.resume); returns the target to fit.
+
+    A checkpoint of the same picture and settings resumes (said in a line), other settings are refused
+    in one line, --restart discards it, --resume continues it with its saved settings."""
+    from flowreel.trainer.checkpoints import CHECKPOINT, discard_run, settings_differ
+    from flowreel.trainer.targets import load_saved_target, saved_target_path, target_dim
+
+    there = (run_dir / CHECKPOINT).exists() and saved_target_path(run_dir) is not None
+    if args.resume and not there:
+        raise UsageError(f"--resume: nothing to resume in {run_dir} (no checkpoint); drop --resume to start")
+    if args.restart or not there:
+        if args.restart and there:
+            say(args, f"starting over in {run_dir} (--restart): its fit is discarded")
+        discard_run(run_dir)
+        return density
+    saved = load_saved_target(run_dir)
+    if saved.sha256 != density.sha256 or saved.options != density.options:
+        raise UsageError(f"{run_dir} was fitted on {saved.name} with other image options; use the same image and "
+                         "options, --restart to start over, or another --out")
+    if not args.resume:
+        differ = settings_differ(run_dir, config, target_dim(density))
+        if differ:
+            raise UsageError(f"{run_dir} holds a fit with other settings ({', '.join(differ)} differ): --restart to "
+                             "start over, --resume to continue it with its own, or another --out")
+        done = (run_dir / "metrics.json").exists()
+        say(args, f"{'reusing the finished' if done else 'resuming the'} fit in {run_dir} (same picture and settings; "
+            "--restart starts over)")
+    args.resume = True
+    return saved
+
+
+def _fit_held(args: argparse.Namespace, run_dir: Path, density, config, jp) -> int:
+    """cmd_fit's fit and export, with `run_dir` held by this process and args.resume decided."""
+    from flowreel.trainer.fit import fit
+    from flowreel.trainer.runs import load_run
+    from flowreel.trainer.targets import describe
+    from flowreel.trainer.trajfile import check_output_path
+
     say(args, f"{'resuming' if args.resume else 'fitting'} {density.name} ({describe(density)}) with {args.method} "
         f"-> {run_dir}")
     on_step = None
@@ -187,6 +241,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         jp.emit("done", status="ok", run_dir=str(run_dir), export=None if args.export is None else str(args.export),
                 steps=metrics.get("steps"), seconds=metrics.get("seconds"), excess_tv=metrics.get("excess_tv"))
     return 0
+
+
+def text_name(text: str) -> str:
+    """The name of a --text run folder: text-Hello."""
+    from flowreel.trainer.text_picture import text_name as name
+
+    return name(text)
 
 
 def quality_line(metrics: dict) -> str:
@@ -323,6 +384,8 @@ def _preview_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--glow", type=nonneg_float, default=0.6, help="strength of the soft glow (0 = none) (default: %(default)s)"
     )
+    p.add_argument("--max-positions-gb", type=positive_float, metavar="GB",
+                   help="read positions up to this size (default: $FLOWREEL_MAX_POSITIONS_GB, else 8)")
     p.add_argument("-q", "--quiet", action="store_true", help="no output")
 
 
@@ -340,8 +403,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from flowreel.trainer.preview import preview
 
     t0 = time.perf_counter()
+    limit = None if args.max_positions_gb is None else args.max_positions_gb * 1e9
     path, n = preview(args.traj, args.output, size=args.size, fps=args.fps, frames=args.frames, hold=args.hold,
-                      glow=args.glow)  # fmt: skip
+                      glow=args.glow, max_bytes=limit)  # fmt: skip
     say(args, f"wrote {path} ({n} frames, {mb(Path(path))}) in {time.perf_counter() - t0:.1f} s")
     return 0
 

@@ -8,7 +8,18 @@ from pathlib import Path
 
 from flowreel.addon.core.errors import UsageError
 from flowreel.addon.core.options import add_scene_flags, number
-from flowreel.trainer.cli_args import EXIT_INTERRUPTED, add_target_options, command, nonneg_int, positive_int
+from flowreel.trainer.cli_args import (
+    EXIT_INTERRUPTED,
+    add_picture_options,
+    add_target_options,
+    add_text_options,
+    add_turbulence,
+    check_text_or_pictures,
+    command,
+    nonneg_int,
+    picture_options,
+    positive_int,
+)
 from flowreel.trainer.cli_sequence import add_sequence_options
 
 
@@ -49,7 +60,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 def _movie_args(p: argparse.ArgumentParser) -> None:
     from flowreel.trainer.movie import QUALITY
 
-    p.add_argument("image", type=Path, nargs="+", help="the picture (PNG/JPEG/...; ink = alpha, else darkness), "
+    p.add_argument("image", type=Path, nargs="*", help="the picture (PNG/JPEG/SVG/...; ink = alpha, else darkness), "
                    "or a mesh (.obj .ply .stl .glb .gltf) or point cloud (.ply, .npy, .xyz); two or more pictures: "
                    "a sequence")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILM.mp4", help="the film to write")
@@ -67,11 +78,16 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--landing", choices=("exact", "flow"), default="exact",
                    help="exact: end on exact samples of the picture (default); flow: the flow's own ends")  # fmt: skip
     g.add_argument("--device", default="auto", help="training device: auto, cpu, cuda, mps")
+    add_turbulence(g)
     g = p.add_argument_group("image")
     g.add_argument("--invert", action="store_true", help="light ink on a dark background")
     g.add_argument("--threshold", type=number(float, 0, 1, True, True, "a number between 0 and 1"), metavar="X")
-    g.add_argument("--max-side", type=number(int, 16, 4096, what="an integer from 16 to 4096"), default=512)
+    g.add_argument("--max-side", type=number(int, 16, 4096, what="an integer from 16 to 4096"), default=512,
+                   help="working size of the picture's (or its ink's) longer side; smaller ones are resampled up "
+                   "smoothly (default: %(default)s)")  # fmt: skip
+    add_picture_options(g)
     add_target_options(p)
+    add_text_options(p)
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where fitted runs are kept (default: runs)")
     add_sequence_options(p)
     p.add_argument("--blender", metavar="PATH", help="render with this Blender executable instead of the bpy module")
@@ -84,6 +100,8 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
   trainer movie logo.png -o film.mp4 --quality final --look neon --camera orbit
   trainer movie logo.png -o loop.mp4 --seconds 3 --fps 30 --easing ease_out
   trainer movie shape.obj -o shape.mp4 --camera orbit                # a mesh's surface, z up
+  trainer movie logo.svg -o logo.mp4                                 # an SVG logo, colours and transparency kept
+  trainer movie --text "Hello" -o hello.mp4 --font Brand-Bold.otf    # a word (default font: DejaVu Sans Bold)
   trainer movie logo.png text.png ring.png -o morph.mp4 --hold 1 --seconds-per-move 3   # a sequence
   trainer movie a.png b.png -o ab.mp4 --start picture --via noise
 """,
@@ -98,9 +116,12 @@ def cmd_movie(args: argparse.Namespace) -> int:
     from flowreel.trainer.movie import MovieSettings, make_movie, summary
     from flowreel.trainer.stopping import FitInterrupted
 
+    check_text_or_pictures(args)
     images = args.image
     settings = MovieSettings(
-        image=images[0],
+        image=images[0] if images else None,
+        text=args.text,
+        font=args.font,
         output=args.output,
         quality=args.quality,
         look=args.look,
@@ -116,16 +137,20 @@ def cmd_movie(args: argparse.Namespace) -> int:
         framing=args.framing,
         front=args.front,
         margin=args.margin,
+        background=args.background,
         gif=args.gif,
         particles=args.particles,
         samples=args.samples,
         seed=args.seed,
         landing=args.landing,
+        turbulence=args.turbulence,
+        turbulence_scale=args.turbulence_scale,
         runs_root=args.runs_dir,
         blender=args.blender,
         fit_config=FitConfig(method=args.method, steps=args.steps, seed=args.seed, device=args.device),
         density_options={"invert": args.invert, "threshold": args.threshold, "max_side": args.max_side,
-                         **{k: v for k in ("depth", "fill", "up", "forward") if (v := getattr(args, k)) is not None}},
+                         **{k: v for k in ("depth", "fill", "up", "forward") if (v := getattr(args, k)) is not None},
+                         **picture_options(args, images[0] if images else None)},
     )
     try:
         if len(images) > 1:

@@ -11,7 +11,15 @@ import time
 from pathlib import Path
 
 from flowreel.addon.core.errors import UsageError
-from flowreel.trainer.cli_args import frames_int, json_progress, mb, nonneg_float, positive_float, say
+from flowreel.trainer.cli_args import (
+    frames_int,
+    json_progress,
+    mb,
+    nonneg_float,
+    picture_options,
+    positive_float,
+    say,
+)
 
 FRAMES_PER_MOVE = 72  # 3 s at 24 fps: the point cache interpolates between frames, so more only costs memory
 
@@ -73,7 +81,8 @@ def fit_sequence(args: argparse.Namespace) -> int:
     seq_dir: Path = args.out or Path(args.runs_dir) / ("seq-" + "-".join(p.stem for p in images))
     _check_run_dir(seq_dir)
     _check_run_dir(Path(args.runs_dir))
-    options = {"invert": args.invert, "threshold": args.threshold, "max_side": args.max_side}
+    options = {"invert": args.invert, "threshold": args.threshold, "max_side": args.max_side,
+               **picture_options(args, images[0])}  # each picture cropped to its own ink unless --crop none
     densities = load_pictures(images, options)  # every picture, before anything is written
     extra = {} if args.eval_samples is None else {"eval_samples": args.eval_samples}
     config = FitConfig(method="fm", steps=args.steps, seed=args.seed, device=args.device,
@@ -143,6 +152,7 @@ def _export(p, args: argparse.Namespace, out: Path) -> None:
         jp.emit("stage", stage="export", particles=args.particles, frames=1 + F * len(p.moves))
     tol = {} if args.tol is None else {"rtol": args.tol, "atol": args.tol}
     traj = export_sequence(p, args.particles, F, seed=args.export_seed, device=args.device,
-                           progress=not args.quiet, say=lambda s: say(args, s), **tol)  # fmt: skip
+                           progress=not args.quiet, say=lambda s: say(args, s), turbulence=args.turbulence,
+                           turbulence_scale=args.turbulence_scale, **tol)  # fmt: skip
     trajfile.write(out, traj)
     say(args, f"wrote {out} ({mb(out)}) in {time.perf_counter() - t0:.1f} s")

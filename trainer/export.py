@@ -40,6 +40,8 @@ def export_trajectories(
     atol: float = ATOL,
     chunk: int = 65536,
     landing: str = "exact",
+    turbulence: float = 0.0,
+    turbulence_scale: float = 1.5,
 ) -> Trajectory:
     """Trajectories of `n_particles` from N(0, I) at t=0 to the image at t=1, `n_frames` equally spaced times.
 
@@ -47,6 +49,7 @@ def export_trajectories(
     ends every path on an exact sample of the picture, coloured by that sample's pixel; "flow" keeps
     the flow's own ends, coloured by the image's RGBA there. `logp` adds the log-density along each
     path (slower: divergence too); it is the flow's, so it describes the unlanded path.
+    `turbulence` > 0 adds curl noise of that size (world units; trainer/turbulence.py), 0 at both ends.
     """
     from flowreel.trainer import landing as landing_mod
 
@@ -75,6 +78,11 @@ def export_trajectories(
     solver = {"library": "torchdiffeq", "method": SOLVER, "rtol": rtol, "atol": atol, "dense_output": True}
     meta = trajfile.build_meta(run, seed=seed, n_particles=n_particles, n_frames=n_frames, solver=solver, logp=logp,
                                  landing=landed)
+    if turbulence > 0:
+        from flowreel.trainer.turbulence import add_turbulence, key_times
+
+        meta["turbulence"] = add_turbulence(positions, times_np, key_times(meta, times_np), turbulence,
+                                            turbulence_scale, seed)
     return Trajectory(
         positions=positions,
         times=times_np,

@@ -13,9 +13,11 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from flowreel.addon.core import trajformat
+from flowreel.addon.core import background, trajformat
+from flowreel.addon.core.encode import verify
 from flowreel.addon.core.errors import FlowreelError
 from flowreel.addon.core.frames import default_frames_dir
+from flowreel.addon.core.lock import folder_lock
 
 from . import trajfile
 from .export import export_trajectories
@@ -23,7 +25,8 @@ from .fit import FitConfig, fit
 from .launch import LaunchError, run_render
 from .runs import load_run
 from .sheet import contact_sheet
-from .targets import load_target
+from .targets import load_target, load_text_target
+from .text_picture import text_name
 
 # What each quality buys. Draft: a few minutes for a film on a small CPU, no denoiser (OpenImageDenoise
 # costs more than the render at 4 samples; bench/results/defaults.md); final: the look at its best.
@@ -43,7 +46,7 @@ class MovieError(FlowreelError, RuntimeError):
 
 @dataclass
 class MovieSettings:
-    image: Path
+    image: Path | None  # None with `text`
     output: Path
     quality: str = "draft"
     look: str = "glow"
@@ -59,16 +62,21 @@ class MovieSettings:
     framing: str = "PICTURE"  # PICTURE fills the frame with the picture at the end; ALL keeps every particle in view
     front: str = "AUTO"  # a 3-D film's last view: AUTO = the file's front (the largest face of the shape's box)
     margin: float = 0.08  # free space around the framed box, a fraction of the half-frame
+    background: str = ""  # "" = the look's own; transparent, #rrggbb or a picture (core/background.py)
     gif: bool = False
     particles: int | None = None  # None = the quality's
     samples: int | None = None  # None = the quality's
     seed: int = 0
     landing: str = "exact"  # "exact": the film ends on exact picture samples; "flow": on the flow's own ends
+    turbulence: float = 0.0  # curl noise on the paths, world units (trainer/turbulence.py); 0 = none
+    turbulence_scale: float = 1.5
     runs_root: Path = Path("runs")
     blender: str | None = None
     fit_config: FitConfig = field(default_factory=FitConfig)
     # + "depth" / "fill" for a 3-D target, only when given, so a picture's run key stays what it was
     density_options: dict = field(default_factory=lambda: {"invert": False, "threshold": None, "max_side": 512})
+    text: str | None = None  # words drawn as the picture instead of `image` (trainer/text_picture.py)
+    font: Path | None = None  # their TrueType/OpenType font (None: the bundled DejaVu Sans Bold)
 
 
 @dataclass
@@ -107,8 +115,7 @@ def make_movie(s: MovieSettings) -> MovieResult:
         raise MovieError(f"--landing must be exact or flow, got {s.landing!r}")
     particles = s.particles or q["particles"]
     out = s.output.resolve()
-    if out.suffix.lower() not in (".mp4", ".mov", ".mkv"):
-        raise MovieError(f"{out.name}: the film must be .mp4 (add --gif for a GIF beside it)")
+    check_film_output(out, s)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not os.access(out.parent, os.W_OK):
         raise MovieError(f"{out.parent}: output folder is not writable")
@@ -116,9 +123,29 @@ def make_movie(s: MovieSettings) -> MovieResult:
     if s.fit_config.steps is None and s.fit_config.method == "fm" and q.get("fit_steps"):
         s = replace(s, fit_config=replace(s.fit_config, steps=q["fit_steps"]))  # before the run key is made
     times: dict[str, float] = {}
-    density = load_target(s.image, **s.density_options)  # a picture, or a mesh / point cloud / picture with depth
-    run_dir = run_dir_for(density.sha256, Path(s.image).stem, s)
+    if s.text is not None:  # words drawn as the picture; their key is the text, the font's sha256 and the size
+        density, stem = load_text_target(s.text, s.font, **s.density_options), text_name(s.text)
+    else:  # a picture, or a mesh / point cloud / picture with depth
+        density, stem = load_target(s.image, **s.density_options), Path(s.image).stem
+        if getattr(density, "frame_info", (0, 1))[1] > 1:  # an animation: say which of its frames the film shows
+            _stage(1, "fit", f"{density.name}: {density.describe()}")
+    run_dir = run_dir_for(density.sha256, stem, s)
 
+    # One process at a time fits and exports a run folder; a second `trainer movie` of the same picture waits,
+    # then reuses the fit and the export instead of rewriting the file the first one renders from.
+    with folder_lock(run_dir, "fitting or exporting", say=lambda m: _stage(1, "fit", m)):
+        traj_path, reused = _fit_and_export(s, density, run_dir, particles, times)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+
+    t0 = time.perf_counter()
+    files = render_film(s, traj_path, out)
+    times["render"] = time.perf_counter() - t0
+    return MovieResult(files, times, metrics.get("excess_tv"), reused, metrics)
+
+
+def _fit_and_export(s: MovieSettings, density, run_dir: Path, particles: int, times: dict[str, float]
+                    ) -> tuple[Path, bool]:
+    """Stages 1 and 2 in a run folder held by this process: the trajectory file, and whether the fit was reused."""
     t0 = time.perf_counter()
     reused = (run_dir / "metrics.json").exists()
     if reused:
@@ -133,20 +160,32 @@ def make_movie(s: MovieSettings) -> MovieResult:
     t0 = time.perf_counter()
     n_frames = max(241, int(round(s.seconds * s.fps)) + 1)
     # The landing is in the name: a cached export with the other landing is a different film.
-    traj_path = run_dir / f"traj-{particles}x{n_frames}-seed{s.seed}-{s.landing}.npz"
+    traj_path = run_dir / f"traj-{particles}x{n_frames}-seed{s.seed}-{s.landing}{turbulence_tag(s)}.npz"
     if traj_path.exists():
         _stage(2, "export", f"reusing {traj_path}")
     else:
         _stage(2, "export", f"{particles} particles x {n_frames} frames -> {traj_path}")
         run = load_run(run_dir)
-        trajfile.write(traj_path, export_trajectories(run, particles, n_frames, seed=s.seed, landing=s.landing))
+        trajfile.write(traj_path, export_trajectories(run, particles, n_frames, seed=s.seed, landing=s.landing,
+                                                      turbulence=s.turbulence, turbulence_scale=s.turbulence_scale))
     times["export"] = time.perf_counter() - t0
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return traj_path, reused
 
-    t0 = time.perf_counter()
-    files = render_film(s, traj_path, out)
-    times["render"] = time.perf_counter() - t0
-    return MovieResult(files, times, metrics.get("excess_tv"), reused, metrics)
+
+def turbulence_tag(s: MovieSettings) -> str:
+    """The part of an export's cached name that its turbulence makes (none without)."""
+    return f"-turb{s.turbulence:g}x{s.turbulence_scale:g}" if s.turbulence > 0 else ""
+
+
+def check_film_output(out: Path, s: MovieSettings) -> None:
+    """The film's name must be one the render script writes, and keep the background asked for."""
+    try:
+        background.check_output(out, background.parse_background(s.background), s.gif)
+    except background.BackgroundError as e:
+        raise MovieError(str(e)) from None
+    if not background.is_folder_output(out) and out.suffix.lower() not in (".mp4", ".mov", ".mkv", ".webm"):
+        raise MovieError(f"{out.name}: the film must be .mp4, .mov (ProRes 4444), .webm (VP9) or a folder for PNG "
+                         "frames (add --gif for a GIF beside it)")
 
 
 def render_film(s: MovieSettings, traj_path: Path, out: Path, seconds: float | None = None) -> list[Path]:
@@ -183,6 +222,8 @@ def render_film(s: MovieSettings, traj_path: Path, out: Path, seconds: float | N
         args.append("--depth-of-field")
     if s.gif:
         args.append("--gif")
+    if s.background:
+        args += ["--background", s.background]
     _stage(3, "render", f"{q['engine']} {resolution[0]}x{resolution[1]} -> {out}")
     try:
         code = run_render(args, s.blender)
@@ -195,8 +236,12 @@ def render_film(s: MovieSettings, traj_path: Path, out: Path, seconds: float | N
     missing = [str(f) for f in files if not f.exists()]
     if missing:
         raise MovieError(f"render finished but did not write {', '.join(missing)}")
-    # The render script's default frames folder; a sheet of t = 0 .. 1 to judge the film at a glance.
-    files.append(contact_sheet(default_frames_dir(out), out.with_name(f"{out.stem}_sheet.png")))
+    folder = background.is_folder_output(out)  # a PNG-sequence film is its own frames folder
+    if not folder:
+        verify(str(out), None)  # "done" only for a film that decodes (the render checked its frame count)
+    # The render script's frames folder; a sheet of t = 0 .. 1 to judge the film at a glance.
+    frames = out if folder else default_frames_dir(out)
+    files.append(contact_sheet(frames, out.with_name(f"{out.stem}_sheet.png")))
     return files
 
 

@@ -89,6 +89,8 @@ def export_sequence(
     atol: float = ATOL,
     progress: bool = False,
     say=None,
+    turbulence: float = 0.0,
+    turbulence_scale: float = 1.5,
 ) -> Trajectory:
     """The film of plan `p` (its runs fitted): positions [1 + moves x frames_per_move, N, 2], key colours."""
     n, F = int(n_particles), int(frames_per_move)
@@ -138,6 +140,11 @@ def export_sequence(
         key["time"] = float(times[key["index"]])
     meta = _meta(p, keys, segments, n=n, T=T, seed=seed, rtol=rtol, atol=atol, landed=landed,
                  seconds=time.perf_counter() - t_start)  # fmt: skip
+    if turbulence > 0:  # curl noise, 0 at every key (trainer/turbulence.py)
+        from flowreel.trainer.turbulence import add_turbulence, key_times
+
+        meta["turbulence"] = add_turbulence(positions, times, key_times(meta, times), turbulence, turbulence_scale,
+                                            seed)
     return Trajectory(positions=positions, times=times, meta=meta, colors=key_colors[-1].copy(),
                       key_colors=key_colors)  # fmt: skip
 

@@ -18,7 +18,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from flowreel.trainer import trajfile
-from flowreel.trainer.movie import QUALITY, MovieError, MovieResult, MovieSettings, render_film
+from flowreel.trainer.movie import (
+    QUALITY,
+    MovieError,
+    MovieResult,
+    MovieSettings,
+    check_film_output,
+    render_film,
+    turbulence_tag,
+)
 from flowreel.trainer.sequence import SequenceOptions, ensure_fits, load_pictures, plan, write_sequence
 
 MIN_FRAMES_PER_MOVE = 48  # the point cache interpolates between frames; fewer makes curved paths visibly polygonal
@@ -35,13 +43,12 @@ def make_sequence_movie(s: MovieSettings, images: list[Path], opts: SequenceOpti
         raise MovieError(f"--quality must be one of {', '.join(QUALITY)}, got {s.quality!r}")
     if s.landing != "exact":
         raise MovieError("--landing flow is for a single picture; every key of a sequence lands exactly")
-    if set(s.density_options) - {"invert", "threshold", "max_side"}:
+    if set(s.density_options) - {"invert", "threshold", "max_side", "crop", "frame"}:
         raise MovieError("--depth and --fill are for a single 3-D target; a sequence is made of pictures")
     q = QUALITY[s.quality]
     particles = s.particles or q["particles"]
     out = s.output.resolve()
-    if out.suffix.lower() not in (".mp4", ".mov", ".mkv"):
-        raise MovieError(f"{out.name}: the film must be .mp4 (add --gif for a GIF beside it)")
+    check_film_output(out, s)
     densities = load_pictures(images, s.density_options)  # every picture before anything is written
     out.parent.mkdir(parents=True, exist_ok=True)
     if not os.access(out.parent, os.W_OK):
@@ -68,14 +75,15 @@ def make_sequence_movie(s: MovieSettings, images: list[Path], opts: SequenceOpti
     stems = "-".join(Path(d.name).stem for d in densities)[:60]
     seq_dir = Path(s.runs_root) / f"seq-{stems}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
     write_sequence(seq_dir, p)
-    traj_path = seq_dir / f"traj-{particles}x{T}-seed{s.seed}.npz"
+    traj_path = seq_dir / f"traj-{particles}x{T}-seed{s.seed}{turbulence_tag(s)}.npz"
     if traj_path.exists():
         print(f"[2/3] export: reusing {traj_path}", flush=True)
     else:
         from flowreel.trainer.sequence_export import export_sequence
 
         print(f"[2/3] export: {particles} particles x {T} frames ({len(p.moves)} moves) -> {traj_path}", flush=True)
-        traj = export_sequence(p, particles, F, seed=s.seed, say=lambda line: print(f"  {line}", flush=True))
+        traj = export_sequence(p, particles, F, seed=s.seed, say=lambda line: print(f"  {line}", flush=True),
+                               turbulence=s.turbulence, turbulence_scale=s.turbulence_scale)
         trajfile.write(traj_path, traj)
     times["export"] = time.perf_counter() - t0
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .background import BackgroundError, parse_background
 from .errors import FlowreelError
 
 EASINGS = ("LINEAR", "EASE_IN_OUT", "EASE_IN", "EASE_OUT")
@@ -62,6 +63,8 @@ class SceneOptions:
     lens_mm: float = 50.0
     depth_of_field: bool = False
     motion_blur: bool = False
+    # "" = the look's own world; "transparent" (alpha), "#rrggbb" or a picture file (core/background.py).
+    background: str = ""
     cache_dir: str = ""  # "" = "//flowreel_cache" beside the .blend (or beside the .npz if unsaved)
     seed: int = 0  # subset choice and random ids
 
@@ -91,6 +94,10 @@ class SceneOptions:
             raise OptionsError(f"orbit_degrees must be between -3600 and 3600, got {self.orbit_degrees}")
         if self.radius < 0 or self.max_particles < 0:
             raise OptionsError("radius and max_particles must be >= 0")
+        try:
+            parse_background(self.background)
+        except BackgroundError as e:
+            raise OptionsError(str(e)) from None
         w, h = self.resolution
         if not (16 <= w <= 16384 and 16 <= h <= 16384):
             raise OptionsError(f"resolution must be between 16 and 16384 pixels a side, got {w}x{h}")
@@ -173,6 +180,15 @@ class Flag:
     default: Any = "<field's>"  # a sentinel: no flag default is a str like this
 
 
+def _background(text: str) -> str:
+    """--background, checked while parsing (`trainer movie` must fail before a fit of minutes)."""
+    try:
+        parse_background(text)
+    except BackgroundError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 _positive = number(float, lo=0, lo_open=True, what="a positive number")
 
 
@@ -224,6 +240,9 @@ FLAGS: dict[str, Flag] = {
     "motion_blur": Flag("blur the particles along their motion"),
     "depth_of_field": Flag("focus on the framed picture or shape, the nearer and farther particles soft", movie=True),
     "seed": Flag("subset choice and random ids", int),
+    "background": Flag("transparent (a film with alpha: .mov, .webm or a PNG folder), a #rrggbb colour or a "
+                       "picture file under the film (default: the look's own)", str, _background, movie=True,
+                       metavar="BG"),
 }
 NO_FLAG = frozenset({"color", "lens_mm"})
 
