@@ -16,6 +16,13 @@ def _save(im: Image.Image, tmp_path, name="pic.png"):
     return p
 
 
+def _pixels(path, **kw):
+    """The density pixel for pixel: the whole canvas (no crop) at its own size (no resampling)."""
+    with Image.open(path) as im:
+        side = max(im.size)
+    return load_density(path, crop="none", max_side=kw.pop("max_side", side), **kw)
+
+
 def _white(w=64, h=64, mode="RGB"):
     return Image.new(mode, (w, h), "white")
 
@@ -23,7 +30,7 @@ def _white(w=64, h=64, mode="RGB"):
 def test_darkness_weights_and_y_up(tmp_path):
     im = _white()
     ImageDraw.Draw(im).rectangle([0, 0, 15, 15], fill="black")  # top-left corner of the picture
-    d = load_density(_save(im, tmp_path))
+    d = _pixels(_save(im, tmp_path))
     assert d.weights.shape == (64, 64) and abs(d.weights.sum() - 1) < 1e-12
     assert d.weights[:16, :16].sum() == pytest.approx(1.0)
     s = d.sample(5000, np.random.default_rng(0))
@@ -37,7 +44,7 @@ def test_grey_and_colour_darkness(tmp_path):
     im.putpixel((1, 1), (0, 0, 0))
     im.putpixel((2, 2), (255, 0, 0))  # red: luminance 0.299
     im.putpixel((3, 3), (128, 128, 128))
-    d = load_density(_save(im, tmp_path))
+    d = _pixels(_save(im, tmp_path))
     w = d.weights / d.weights[1, 1]
     assert w[2, 2] == pytest.approx(1 - 0.299, abs=1e-3)
     assert w[3, 3] == pytest.approx(1 - 128 / 255, abs=1e-3)
@@ -47,7 +54,7 @@ def test_grey_and_colour_darkness(tmp_path):
 def test_alpha_channel_wins_over_darkness(tmp_path):
     im = Image.new("RGBA", (32, 32), (0, 0, 0, 0))  # transparent BLACK background: darkness would be everywhere
     ImageDraw.Draw(im).rectangle([16, 16, 31, 31], fill=(255, 255, 255, 255))  # white mark, bottom-right
-    d = load_density(_save(im, tmp_path))
+    d = _pixels(_save(im, tmp_path))
     assert d.weights[16:, 16:].sum() == pytest.approx(1.0)
     s = d.sample(2000, np.random.default_rng(1))
     assert (s[:, 0] > 0).all() and (s[:, 1] < 0).all()
@@ -56,7 +63,7 @@ def test_alpha_channel_wins_over_darkness(tmp_path):
 def test_opaque_rgba_uses_darkness(tmp_path):
     im = Image.new("RGBA", (16, 16), (255, 255, 255, 255))
     im.putpixel((4, 5), (0, 0, 0, 255))
-    d = load_density(_save(im, tmp_path))
+    d = _pixels(_save(im, tmp_path))
     assert d.weights[5, 4] == pytest.approx(1.0)
 
 
@@ -67,7 +74,7 @@ def test_palette_transparency(tmp_path):
     im.info["transparency"] = 0
     p = tmp_path / "pal.png"
     im.save(p, transparency=0)
-    d = load_density(p)
+    d = _pixels(p)
     assert d.weights[:4, :4].sum() == pytest.approx(1.0)
     assert tuple(d.colors_at(np.array([[-3.9, 3.9]]))[0]) == (200, 30, 30, 255)
 
@@ -77,20 +84,20 @@ def test_16bit_and_float_grey(tmp_path):
     a[2:6, 2:6] = 0
     a[8:10, 8:10] = 32768  # mid grey: darkness 0.5, not clipped to white
     Image.fromarray(a).save(tmp_path / "g16.png")
-    d = load_density(tmp_path / "g16.png")
+    d = _pixels(tmp_path / "g16.png")
     assert d.weights[9, 9] / d.weights[3, 3] == pytest.approx(0.5, abs=0.01)
     f = np.ones((16, 16), np.float32)
     f[0:4, 0:4] = 0.25
     Image.fromarray(f).save(tmp_path / "f.tiff")
-    assert load_density(tmp_path / "f.tiff").weights[0:4, 0:4].sum() == pytest.approx(1.0)
+    assert _pixels(tmp_path / "f.tiff").weights[0:4, 0:4].sum() == pytest.approx(1.0)
 
 
 def test_invert(tmp_path):
     im = Image.new("L", (32, 32), 0)
     ImageDraw.Draw(im).rectangle([0, 24, 7, 31], fill=255)  # light mark bottom-left on black
-    plain = load_density(_save(im, tmp_path))  # without --invert the dark background is the ink
+    plain = _pixels(_save(im, tmp_path))  # without --invert the dark background is the ink
     assert plain.weights[24:, :8].sum() == 0
-    d = load_density(_save(im, tmp_path), invert=True)
+    d = _pixels(_save(im, tmp_path), invert=True)
     assert d.weights[24:, :8].sum() == pytest.approx(1.0)
     assert d.options["invert"] is True
 
@@ -100,7 +107,7 @@ def test_threshold_binarizes(tmp_path):
     im.putpixel((0, 0), 0)
     im.putpixel((1, 0), 100)  # darkness 0.61
     im.putpixel((2, 0), 200)  # darkness 0.22
-    d = load_density(_save(im, tmp_path), threshold=0.5)
+    d = _pixels(_save(im, tmp_path), threshold=0.5)
     assert set(np.unique(d.weights)) == {0.0, 0.5}
     assert d.weights[0, 0] == d.weights[0, 1] == 0.5 and d.weights[0, 2] == 0
 
@@ -108,12 +115,12 @@ def test_threshold_binarizes(tmp_path):
 def test_aspect_and_extent(tmp_path):
     im = _white(200, 100)
     ImageDraw.Draw(im).rectangle([0, 0, 199, 99], fill="black")
-    d = load_density(_save(im, tmp_path))
+    d = _pixels(_save(im, tmp_path))
     assert d.extent == pytest.approx((-4, 4, -2, 2))
     s = d.sample(20000, np.random.default_rng(2))
     assert s[:, 0].min() >= -4 and s[:, 0].max() <= 4 and s[:, 1].min() >= -2 and s[:, 1].max() <= 2
     assert s[:, 0].std() / s[:, 1].std() == pytest.approx(2.0, rel=0.03)
-    tall = load_density(_save(Image.new("L", (30, 120), 0), tmp_path, "tall.png"))
+    tall = _pixels(_save(Image.new("L", (30, 120), 0), tmp_path, "tall.png"))
     assert tall.extent == pytest.approx((-1, 1, -4, 4))
 
 
@@ -153,7 +160,7 @@ def test_colors_at(tmp_path):
     im = _white(20, 20)
     ImageDraw.Draw(im).rectangle([0, 0, 9, 19], fill=(200, 0, 0))  # red left half
     ImageDraw.Draw(im).rectangle([10, 0, 14, 19], fill=(0, 0, 220))  # blue stripe, white right edge
-    d = load_density(_save(im, tmp_path))
+    d = _pixels(_save(im, tmp_path))
     c = d.colors_at(np.array([[-3.0, 0.0], [1.0, 1.0], [-9.0, 0.0], [3.9, 0.0]]))
     assert c.dtype == np.uint8 and c.shape == (4, 4)
     assert c[0].tolist() == [200, 0, 0, 255]
@@ -169,23 +176,25 @@ def test_save_load_roundtrip(tmp_path):
     np.testing.assert_array_equal(d.weights, e.weights)
     np.testing.assert_array_equal(d.rgba, e.rgba)
     assert (e.name, e.sha256, e.extent, e.options) == (d.name, d.sha256, d.extent, d.options)
-    assert e.options == {"invert": False, "threshold": 0.5, "max_side": 128}
+    assert e.options == {"invert": False, "threshold": 0.5, "max_side": 128, "crop": "ink", "frame": None}
+    assert (e.crop_box, e.source_size, e.frame_info) == (d.crop_box, d.source_size, d.frame_info)
     assert len(d.sha256) == 64
 
 
 def test_large_image_downsampled(tmp_path):
     im = _white(3000, 1500)
     ImageDraw.Draw(im).ellipse([100, 100, 2900, 1400], fill="black")
-    d = load_density(_save(im, tmp_path, "big.png"))
+    d = load_density(_save(im, tmp_path, "big.png"), crop="none")
     assert d.shape == (256, 512) and d.source_size == (3000, 1500)
     assert d.extent == pytest.approx((-4, 4, -2, 2))
-    small = load_density(_save(im, tmp_path, "big.png"), max_side=100)
+    small = load_density(_save(im, tmp_path, "big.png"), max_side=100, crop="none")
     assert small.shape == (50, 100)
     jpg = _save(im, tmp_path, "big.jpg")
-    dj = load_density(jpg, max_side=300)
+    dj = load_density(jpg, max_side=300, crop="none")
     assert dj.shape == (150, 300)
     # Same picture, same density, whatever the route (PNG box-average vs JPEG draft)
-    assert np.abs(dj.weights - load_density(_save(im, tmp_path, "big.png"), max_side=300).weights).sum() < 0.05
+    png = load_density(_save(im, tmp_path, "big.png"), max_side=300, crop="none")
+    assert np.abs(dj.weights - png.weights).sum() < 0.05
 
 
 def test_pixel_limit_refused_before_decoding(tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from flowreel.trainer.preview import BACKGROUND, Splatter, frame_indices, frame_
 @pytest.fixture(scope="module")
 def traj_path(tmp_path_factory):
     """Straight lines from noise to exact logo samples: a stand-in for a perfect flow."""
-    d = load_density("examples/logo.png", max_side=128)
+    d = load_density("examples/logo.png", max_side=128, crop="none")
     rng = np.random.default_rng(0)
     x0 = rng.standard_normal((20_000, 2)).astype(np.float32)
     x1 = d.sample(20_000, rng)
@@ -63,7 +63,7 @@ def test_final_frame_looks_like_the_image(traj_path):
 
     frames = list(render_frames(read(traj_path), size=128, glow=0.0))
     first, last = frames[0].mean(2), frames[-1].mean(2)
-    d = load_density("examples/logo.png", max_side=128)
+    d = load_density("examples/logo.png", max_side=128, crop="none")
     ink = np.asarray(d.weights > 0, float)  # 128x128 ink mask; frame box is wider (|x| <= 4.2)
     assert last.std() > first.std()  # concentrated light, not a blurry cloud
     # brightness of the last frame correlates with the ink mask (resampled to the frame's box)

@@ -32,7 +32,7 @@ def run(one_torch_thread):
 
     torch.manual_seed(0)
     model = VectorField(hidden=16, depth=2, n_fourier=4).eval()
-    density = load_density("examples/text.png", max_side=64)
+    density = load_density("examples/text.png", max_side=64, crop="none")  # the canvas: a 2:1 box
     metrics = {"method": "fm", "steps": 7, "seconds": 1.5, "excess_tv": np.float64(0.25)}
     return SimpleNamespace(model=model, config=FitConfig(steps=7), density=density, metrics=metrics)
 

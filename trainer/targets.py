@@ -57,9 +57,12 @@ def load_target(
     fill: str | None = None,
     up: str | None = None,
     forward: str | None = None,
+    crop: str | None = None,
+    frame: int | None = None,
 ) -> Any:
     """The target of `path` with these options (see the module docstring); TargetError/DensityError on bad input.
-    `up` / `forward` override a 3-D file's axis convention (addon/core/shapes3d.py)."""
+    `up` / `forward` override a 3-D file's axis convention (addon/core/shapes3d.py). `crop` (default "ink") and
+    `frame` say what of a picture file is read (trainer/density.py)."""
     path = os.fspath(path)
     if depth is not None and not (np.isfinite(depth) and depth > 0):
         raise TargetError(f"--depth must be a positive number of world units, got {depth}")
@@ -71,7 +74,8 @@ def load_target(
         if up or forward:
             raise fail(path, "--up and --forward apply to 3-D files (meshes, point clouds), not pictures")
         try:
-            density = load_density(path, invert=invert, threshold=threshold, max_side=max_side)
+            density = load_density(path, invert=invert, threshold=threshold, max_side=max_side, crop=crop or "ink",
+                                   frame=frame)  # fmt: skip
         except DensityError as e:
             # A file with no picture suffix that is no picture either: say what else would have been read.
             if "not an image (unrecognised" not in str(e) or Path(path).suffix.lower() in _picture_suffixes():
@@ -87,6 +91,8 @@ def load_target(
         raise fail(path, "--depth applies to pictures; a mesh has its own depth")
     if invert or threshold is not None:
         raise fail(path, "--invert and --threshold apply to pictures, not meshes or point clouds")
+    if crop is not None or frame is not None:
+        raise fail(path, "--crop and --frame apply to pictures, not meshes or point clouds")
     check_readable(path, fail, "a file")
     from flowreel.trainer import mesh_files
 
@@ -95,6 +101,27 @@ def load_target(
             raise fail(path, "--fill volume needs a closed mesh, not a point cloud")
         return mesh_files.load_points_file(path, up, forward)
     return mesh_files.load_mesh_file(path, fill=fill or "surface", up=up, forward=forward)
+
+
+def load_text_target(text: str, font: str | os.PathLike | None = None, *, depth: float | None = None,
+                     **options: Any) -> Any:
+    """`--text`: the drawn words as a picture (trainer/text_picture.py); with `depth` a slab like a picture's.
+    `options`: a picture's (invert, threshold, max_side); the 3-D file flags are refused."""
+    from flowreel.trainer.text_picture import load_text_density
+
+    files_only = [k for k in ("fill", "up", "forward") if options.pop(k, None) is not None]
+    if [k for k in ("crop", "frame") if options.pop(k, None) is not None]:
+        raise TargetError("--crop and --frame apply to picture files; --text is drawn on its own box")
+    if files_only:
+        raise TargetError(f"--{files_only[0]} applies to 3-D files, not --text")
+    if depth is not None and not (np.isfinite(depth) and depth > 0):
+        raise TargetError(f"--depth must be a positive number of world units, got {depth}")
+    density = load_text_density(text, font, **options)
+    if depth is None:
+        return density
+    from flowreel.trainer.depth_target import PictureSlab
+
+    return PictureSlab(density, depth)
 
 
 def _picture_suffixes() -> set[str]:

@@ -23,6 +23,19 @@ from .jobs import QUALITY, JobError, check_picture, fit_command, read_head
 from .shapes3d import FILLS, MESH_SUFFIXES, POINT_SUFFIXES, SHAPE_SUFFIXES  # noqa: F401 (what `trainer fit` reads)
 
 FRAMES_PER_MOVE = 72  # the trainer's default (trainer/cli_sequence.py): 3 s at 24 fps per move
+CROP = "ink"  # `trainer fit --crop`'s default: a picture is read as its ink's box (trainer/picture_crop.py)
+
+
+def picture_flags(crop: str | None = None, frame: int | None = None) -> list[str]:
+    """How the trainer reads a picture (--crop, --frame), always spelled out so that the run folder's key
+    (picture_key) and the fit it holds agree whatever the trainer's defaults."""
+    return ["--crop", crop or CROP] + ([] if frame is None else ["--frame", str(int(frame))])
+
+
+def picture_key(crop: str | None = None, frame: int | None = None) -> str:
+    """The part of a picture's run folder name that says how it is read: another crop or frame is another fit
+    (and a folder fitted before pictures were cropped is not reused)."""
+    return f"-crop{crop or CROP}" + ("" if frame is None else f"-frame{int(frame)}")
 
 
 def is_shape(path: str | os.PathLike) -> bool:
@@ -40,7 +53,7 @@ def check_target(path: str | os.PathLike) -> Path:
         except JobError as e:
             if "not a picture" not in str(e):
                 raise
-            raise JobError(f"{p.name}: not a picture (PNG, JPEG, GIF, BMP, TIFF or WebP) nor a 3-D target "
+            raise JobError(f"{p.name}: not a picture (PNG, JPEG, GIF, BMP, TIFF, WebP or SVG) nor a 3-D target "
                            f"({' '.join(SHAPE_SUFFIXES)})") from None  # fmt: skip
     if not read_head(p, 1, "3-D target"):
         raise JobError(f"{p.name}: an empty file, not a 3-D target")
@@ -83,21 +96,24 @@ def steps_for(quality: str, method: str, steps: int) -> int:
 
 
 def run_dir_for_bytes(runs: str | os.PathLike, stem: str, data: bytes, method: str, seed: int, steps: int,
-                      fill: str | None = None) -> Path:
+                      fill: str | None = None, *, crop: str | None = None, frame: int | None = None) -> Path:
     """The run folder of a target given by its bytes (a file, an object's mesh): the same bytes and
-    settings are the same folder, an edited target another."""
+    settings are the same folder, an edited target another. `fill` None is a picture, whose crop and frame
+    (picture_key) are in the name; a 3-D target has a fill."""
     tail = f"-{fill}" if fill == "volume" else ""  # surface is the trainer's default: no suffix, as before
+    if fill is None:
+        tail += picture_key(crop, frame)
     return Path(runs) / f"{safe_name(stem)}-{_digest(data)}-{method}-s{seed}-{steps}{tail}"
 
 
 def sequence_run_dir(runs: str | os.PathLike, pictures: Sequence[Path], start: str, via: str, seed: int,
-                     steps: int) -> Path:
+                     steps: int, crop: str | None = None) -> Path:
     """A sequence's folder (its sequence.json and film): every picture's bytes in order and the options.
     Its flows live beside it under the runs folder, by content, shared with other films (trainer.sequence)."""
     h = hashlib.sha256()
     for p in pictures:
         h.update(hashlib.sha256(Path(p).read_bytes()).digest())
-    h.update(f"{start}|{via}|{seed}|{steps}".encode())
+    h.update(f"{start}|{via}|{seed}|{steps}|{crop or CROP}".encode())
     names = "-".join(safe_name(p.stem) for p in pictures[:3]) + ("-etc" if len(pictures) > 3 else "")
     return Path(runs) / f"seq-{names}-{h.hexdigest()[:10]}-{start}-{via}-s{seed}-{steps}"
 
@@ -118,7 +134,7 @@ def _export_name(quality: str) -> str:
 
 
 def plan_single(trainer: list[str], target: Path, run: Path, *, method: str, quality: str, steps: int, seed: int,
-                fill: str | None = None) -> FitPlan:
+                fill: str | None = None, crop: str | None = None, frame: int | None = None) -> FitPlan:
     """The plan for one target (picture or 3-D) in its run folder."""
     q = QUALITY[quality]
     export = run / _export_name(quality)
@@ -132,11 +148,13 @@ def plan_single(trainer: list[str], target: Path, run: Path, *, method: str, qua
     argv[argv.index("--export") + 1] = str(export)
     if fill == "volume" or (fill == "surface" and Path(target).suffix.lower() in MESH_SUFFIXES):
         argv[len(trainer) + 2:len(trainer) + 2] = ["--fill", fill]
+    if not is_shape(target):
+        argv[len(trainer) + 2:len(trainer) + 2] = picture_flags(crop, frame)
     return FitPlan(argv, export, "resume" if "--resume" in argv else "fit")
 
 
 def plan_sequence(trainer: list[str], pictures: Sequence[Path], runs: Path, seq: Path, *, quality: str, steps: int,
-                  seed: int, start: str, via: str) -> FitPlan:
+                  seed: int, start: str, via: str, crop: str | None = None) -> FitPlan:
     """The plan for a sequence: `trainer fit A B ... --out SEQ --runs-dir RUNS --export`. Its flows are
     kept by content under the runs folder, so the trainer itself reuses finished ones and resumes a
     cancelled one; a finished sequence whose film is there imports at once."""
@@ -148,5 +166,44 @@ def plan_sequence(trainer: list[str], pictures: Sequence[Path], runs: Path, seq:
     argv = [*trainer, "fit", *map(str, pictures), "--out", str(seq), "--runs-dir", str(runs), "--method", "fm",
             "--steps", str(steps), "--seed", str(seed), "--start", start, "--via", via, "--export", str(export),
             "--particles", str(q["particles"]), "--frames-per-move", str(per_move),
-            "--eval-samples", str(q["eval_samples"]), "--progress", "json"]  # fmt: skip
+            "--eval-samples", str(q["eval_samples"]), *picture_flags(crop), "--progress", "json"]  # fmt: skip
     return FitPlan(argv, export, "fit")
+
+
+# ---- text: `trainer fit --text WORDS [--font FILE]` ----------------------------------------------------------
+_FONT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")  # TrueType, OpenType (CFF), Mac TrueType, collection
+
+
+def check_text(text: str, font: str | os.PathLike | None) -> tuple[str, Path | None]:
+    """The words of a text fit and its font file (None: the trainer's bundled font), the font checked by its
+    first bytes; JobError with one line otherwise (the trainer says what else is wrong with either)."""
+    words = " ".join(str(text or "").split())
+    if not words:
+        raise JobError("Fit Text: type the words to draw")
+    if not font:
+        return words, None
+    p = Path(font)
+    if not read_head(p, 4, "font", missing="no such font").startswith(_FONT_MAGIC):
+        raise JobError(f"{p.name}: not a TrueType or OpenType font (.ttf, .otf)")
+    return words, p
+
+
+def text_run_dir(runs: str | os.PathLike, text: str, font: Path | None, method: str, seed: int, steps: int) -> Path:
+    """A text fit's run folder, keyed like the trainer's (trainer/text_picture.py): the words and the font's bytes."""
+    font_key = hashlib.sha256(font.read_bytes()).hexdigest() if font else "bundled"
+    name = safe_name("text-" + text[:24])
+    return Path(runs) / f"{name}-{_digest(f'{text}|{font_key}'.encode())}-{method}-s{seed}-{steps}"
+
+
+def plan_text(trainer: list[str], text: str, font: Path | None, run: Path, *, method: str, quality: str, steps: int,
+              seed: int) -> FitPlan:
+    """The plan for a text fit: `trainer fit --text=WORDS [--font=FILE] --out RUN ...` (the `=` form, so that
+    words starting with '-' stay words), or the reuse or export of a finished one, as for a picture."""
+    if (run / "metrics.json").exists():  # reuse or export: neither names the target
+        return plan_single(trainer, Path("text"), run, method=method, quality=quality, steps=steps, seed=seed)
+    argv, _ = fit_command(trainer, f"--text={text}", run, method=method, quality=quality, steps=steps, seed=seed)
+    export = run / _export_name(quality)
+    argv[argv.index("--export") + 1] = str(export)
+    if font is not None:
+        argv.insert(len(trainer) + 2, f"--font={font}")
+    return FitPlan(argv, export, "resume" if "--resume" in argv else "fit")
