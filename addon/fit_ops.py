@@ -23,7 +23,7 @@ from .core.options import LOOKS
 from .props import OPTION_NAMES
 
 POLL_SECONDS = 0.25
-PICTURES = "*.png;*.jpg;*.jpeg;*.bmp;*.gif;*.tif;*.tiff;*.webp"
+PICTURES = "*.png;*.jpg;*.jpeg;*.bmp;*.gif;*.tif;*.tiff;*.webp;*.svg;*.svgz"
 TARGETS = PICTURES + "".join(f";*{s}" for s in fit_targets.SHAPE_SUFFIXES)
 
 
@@ -402,6 +402,7 @@ def draw(layout, context) -> None:
     else:
         col = box.column(align=True)  # stacked: side by side, the narrow sidebar cuts both labels
         col.operator(FLOWREEL_OT_fit.bl_idname, icon="IMAGE_DATA")
+        col.operator("flowreel.fit_text", icon="FONT_DATA")  # addon/fit_text.py
         col.operator(FLOWREEL_OT_fit_object.bl_idname, icon="MESH_ICOSPHERE")
         col.operator(FLOWREEL_OT_render_film.bl_idname, icon="RENDER_ANIMATION")
         if STATE.last:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .errors import FlowreelError
 from .options import SceneOptions, scene_flags
+from .svg_head import HEAD_BYTES, looks_like_svg
 
 PIP_INSTALL = "pip install flowreel"
 # What each quality costs: the fit and particles of `trainer movie --quality` (trainer/movie.py), so a
@@ -74,11 +75,13 @@ def read_head(p: Path, n: int, noun: str, missing: str = "no such file") -> byte
 
 
 def check_picture(path: str | os.PathLike) -> Path:
-    """A readable picture file, checked by its first bytes (JobError otherwise)."""
+    """A readable picture file, checked by its first bytes (JobError otherwise); an SVG by core.svg_head."""
     p = Path(path)
-    head = read_head(p, 16, "picture", missing="no such picture")
+    head = read_head(p, HEAD_BYTES, "picture", missing="no such picture")
+    if looks_like_svg(head, p):
+        return p
     if not head.startswith(_PICTURE_MAGIC) or (head.startswith(b"RIFF") and head[8:12] != b"WEBP"):
-        raise JobError(f"{p.name}: not a picture (PNG, JPEG, GIF, BMP, TIFF or WebP)")
+        raise JobError(f"{p.name}: not a picture (PNG, JPEG, GIF, BMP, TIFF, WebP or SVG)")
     return p
 
 
