@@ -126,6 +126,19 @@ def _axis_options(up: str | None, forward: str | None) -> dict:
     return {k: v for k, v in (("up", up), ("forward", forward)) if v}
 
 
+def _polygon_ply(path: str):
+    """A binary PLY of mixed polygons (Blender's PLY exporter's default) as a trimesh.Trimesh, or None."""
+    import trimesh
+
+    from flowreel.trainer.ply_polygons import PlyError, read_polygon_ply
+
+    try:
+        vertices, faces, colors = read_polygon_ply(path)
+    except (PlyError, OSError):
+        return None
+    return trimesh.Trimesh(vertices, faces, vertex_colors=colors, process=False)
+
+
 def load_mesh_file(path: str, *, fill: str = "surface", up: str | None = None,
                    forward: str | None = None) -> MeshTarget | PointCloudTarget:
     """Read a mesh file (or a points-only .ply) into a target; TargetError names the file and the problem.
@@ -139,7 +152,9 @@ def load_mesh_file(path: str, *, fill: str = "surface", up: str | None = None,
     try:
         loaded = trimesh.load(path, process=False)
     except Exception as e:  # noqa: BLE001 - trimesh's parsers raise many types for a broken file
-        raise fail(path, f"cannot read as a mesh ({_first_line(e)})") from None
+        loaded = _polygon_ply(path) if suffix == ".ply" else None
+        if loaded is None:
+            raise fail(path, f"cannot read as a mesh ({_first_line(e)})") from None
     geoms = loaded.dump() if isinstance(loaded, trimesh.Scene) else [loaded]
     meshes = [g for g in geoms if isinstance(g, trimesh.Trimesh) and len(g.faces)]
     clouds = [g for g in geoms if isinstance(g, trimesh.PointCloud) and len(g.vertices)]
