@@ -108,3 +108,19 @@ def test_front_views_are_right_handed_screens():
         np.testing.assert_allclose(np.cross(b[:, 0], b[:, 1]), b[:, 2])
         np.testing.assert_allclose(b[:, 2], shapes3d.axis_vector(f))
     np.testing.assert_allclose(shapes3d.front_basis("+z"), np.eye(3))
+
+
+def test_front_and_axis_flags_take_values_that_start_with_a_minus():
+    """`--front -y` and `--up -z` as typed (argparse alone would take "-y" for an option)."""
+    from flowreel.addon.render_args import build_parser as render_parser
+    from flowreel.trainer.cli import build_parser
+
+    argv = ["movie", "w.obj", "-o", "w.mp4", "--front", "-y", "--up", "-z", "--forward", "x"]
+    args = build_parser().parse_args(shapes3d.join_axis_values(argv))
+    assert (args.front, args.up, args.forward) == ("-Y", "-z", "x")
+    args = render_parser().parse_args(shapes3d.join_axis_values(["t.npz", "-o", "f.mp4", "--front", "-x"]))
+    assert args.front == "-X"
+    from flowreel.addon.core.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"^argument --front: unknown front 'sideways': choose auto, -y"):
+        build_parser().parse_args(["movie", "w.obj", "-o", "w.mp4", "--front=sideways"])

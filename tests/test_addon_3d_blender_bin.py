@@ -1,12 +1,12 @@
 """3-D films and Export as Flowreel target in a real `blender -b` (Debian's 3.4 in CI): the built zip
-installed as a legacy add-on imports a 3-D file (positions, tilted camera, full orbit, lights) and
+installed as a legacy add-on imports a 3-D file (positions, an orbit that ends on the front, lights) and
 exports an evaluated, moved monkey and a Text object that numpy reads back."""
 
 import os
 
 import numpy as np
 from conftest import run_in_blender_with_zip
-from test_addon_3d import END, EXTENT, write_3d
+from test_addon_3d import STANDING, STANDING_EXTENT, write_3d
 from test_addon_export_target import read_ply, xyz
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -26,12 +26,12 @@ scene = bpy.context.scene
 obj = bpy.data.objects["Flowreel Points"]
 scene.frame_set(scene.frame_end)
 out["end"] = compat.evaluated_point_positions(obj).tolist()
-out["back_z"] = scene.camera.matrix_world.to_3x3().col[2].z
+out["back"] = list(scene.camera.matrix_world.to_3x3().col[2])
 rig = scene.camera.parent
-scene.frame_set(scene.frame_start)
+out["front"] = rig.get("flowreel_front")
 a = rig.rotation_euler[2]
-scene.frame_set(scene.frame_end + 1)
-out["turn"] = math.degrees(rig.rotation_euler[2] - a)
+scene.frame_set(scene.frame_start)
+out["turn"] = math.degrees(a - rig.rotation_euler[2])
 out["lights"] = sorted(o.name for o in scene.objects if o.type == "LIGHT" and o.parent == rig)
 for o in bpy.context.view_layer.objects:  # (factory settings would unload the add-on)
     o.select_set(False)
@@ -70,15 +70,17 @@ print("FLOWREEL_RESULT " + json.dumps(out))
 
 
 def test_3d_import_and_target_export_in_blender_binary(blender_exe, tmp_path):
-    pos, _ = write_3d(tmp_path / "s.npz")
+    pos, _ = write_3d(tmp_path / "s.npz", end=STANDING, extent=STANDING_EXTENT)
     args = {"traj": str(tmp_path / "s.npz"), "ply": str(tmp_path / "m.ply"), "obj": str(tmp_path / "t.obj"),
             "bad": str(tmp_path / "bad.ply")}
     out = run_in_blender_with_zip(blender_exe, SCRIPT, args, tmp_path)
     assert out["import"] == ["FINISHED"]
     np.testing.assert_allclose(out["end"], pos[-1], atol=2e-5)
-    assert len(EXTENT) == 6 and len(END) == len(out["end"])
-    assert 0.3 < out["back_z"] < 0.75  # tilted, not straight down
-    assert abs(out["turn"] - 360.0) < 1e-3  # frame end + 1 is one full turn on
+    assert len(STANDING_EXTENT) == 6 and len(STANDING) == len(out["end"])
+    e = np.radians(15.0)
+    np.testing.assert_allclose(out["back"], [0.0, -np.cos(e), np.sin(e)], atol=1e-5)  # ends facing -y, from above
+    assert out["front"] == "-y"
+    assert abs(out["turn"] - 360.0) < 1e-3  # one full turn that ends on the front
     assert out["lights"] == ["Flowreel Key", "Flowreel Rim"]
     assert out["export"] == ["FINISHED"] and out["text"] == ["FINISHED"]
     ply = read_ply(tmp_path / "m.ply")
