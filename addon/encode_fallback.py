@@ -12,6 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from .core.child import die_with_parent
 from .core.errors import RenderError
 from .core.frames import FRAME_PATTERN
 
@@ -50,29 +51,31 @@ def can_encode() -> bool:
 
 def encode(folder: Path, start: int, video: Path, fps: int, gif_width: int | None) -> None:
     """Encode the frames folder's PNGs (from scene frame `start`) to `video`."""
-    pattern = str(folder / FRAME_PATTERN)
-    if encoder_available():
-        from .core.encode import EncodeError, encode_image_sequence
+    from .core.encode import frames_pattern
 
-        try:
-            encode_image_sequence(pattern, str(video), fps, start_number=start, gif_width=gif_width)
-        except EncodeError as e:
-            raise RenderError(str(e)) from None
+    pattern = frames_pattern(folder, FRAME_PATTERN)  # a `%` in the folder's name is not a pattern
+    if encoder_available():
+        from .core.encode import encode_image_sequence
+
+        encode_image_sequence(pattern, str(video), fps, start_number=start, gif_width=gif_width)
         return
     exe = python_with_ffmpeg()
     if exe is None:
         raise RenderError(f"cannot encode {video.name}: this Python lacks ffmpeg-python and no other Python has it "
                           f"(set FLOWREEL_PYTHON); the frames are in {folder}")
-    # The other Python need not have Flowreel installed: load core/encode.py (stdlib + numpy + ffmpeg-python) by path.
-    code = ("import importlib.util, sys\n"
-            "spec = importlib.util.spec_from_file_location('flowreel_encode', sys.argv[1])\n"
-            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-            "EncodeError, encode_image_sequence = m.EncodeError, m.encode_image_sequence\n"
-            "try: encode_image_sequence(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), "
+    # The other Python need not have Flowreel installed: load the core package (stdlib + numpy) by path.
+    code = ("import importlib, importlib.util, os, sys\n"
+            "spec = importlib.util.spec_from_file_location('flowreel_core', sys.argv[1], "
+            "submodule_search_locations=[os.path.dirname(sys.argv[1])])\n"
+            "core = importlib.util.module_from_spec(spec); sys.modules['flowreel_core'] = core\n"
+            "spec.loader.exec_module(core)\n"
+            "m = importlib.import_module('flowreel_core.encode')\n"
+            "errors = importlib.import_module('flowreel_core.errors')\n"
+            "try: m.encode_image_sequence(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), "
             "int(sys.argv[6]) or None)\n"
-            "except EncodeError as e: print(e, file=sys.stderr); sys.exit(1)")
-    argv = [str(HERE / "core" / "encode.py"), pattern, str(video), str(fps), str(start), str(gif_width or 0)]
-    r = subprocess.run([exe, "-c", code, *argv], capture_output=True, text=True)
+            "except errors.FlowreelError as e: print(e, file=sys.stderr); sys.exit(1)")
+    argv = [str(HERE / "core" / "__init__.py"), pattern, str(video), str(fps), str(start), str(gif_width or 0)]
+    r = subprocess.run([exe, "-c", code, *argv], capture_output=True, text=True, preexec_fn=die_with_parent())
     if r.returncode != 0:
         lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
         raise RenderError(lines[-1] if lines else f"encoding {video.name} failed (exit {r.returncode})")

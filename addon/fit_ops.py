@@ -15,10 +15,10 @@ import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
 
 from . import prefs as _prefs
-from .core import fit_targets
+from .core import background, fit_targets
 from .core.atomic import atomic_write
 from .core.errors import FlowreelError
-from .core.jobs import Job, JobError, render_flags, resolve_command
+from .core.jobs import Job, JobError, blender_command, render_flags, resolve_command
 from .core.options import LOOKS
 from .props import OPTION_NAMES
 
@@ -210,12 +210,10 @@ def _launch(job: Job) -> None:
 
 def render_command(traj: Path, output: Path, engine: str, opts) -> list[str]:
     """The render script as a child: this very Blender in the background, or (bpy module) this Python."""
+    args = [str(traj), "-o", str(output), "--engine", engine.lower(), *render_flags(opts)]
     if bpy.app.binary_path:
-        head = [bpy.app.binary_path, "-b", "--factory-startup", "--python", str(Path(__file__).parent / "render.py"),
-                "--"]  # fmt: skip
-    else:
-        head = [sys.executable, "-m", f"{_prefs.PACKAGE}.render"]
-    return [*head, str(traj), "-o", str(output), "--engine", engine.lower(), *render_flags(opts)]
+        return blender_command(bpy.app.binary_path, Path(__file__).parent / "render.py", args)
+    return [sys.executable, "-m", f"{_prefs.PACKAGE}.render", *args]
 
 
 def stop() -> None:
@@ -348,9 +346,13 @@ class FLOWREEL_OT_render_film(bpy.types.Operator):
         if traj is None or not traj.is_file():
             self.report({"ERROR"}, "Flowreel: choose a trajectory file (.npz) to render first")
             return {"CANCELLED"}
-        output = Path(bpy.path.abspath(self.output)) if self.output else traj.with_suffix(".mp4")
         try:
             opts = settings.to_options()
+            # A transparent film needs a format with alpha: ProRes 4444 unless the user named one.
+            suffix = ".mov" if opts.background == "transparent" else ".mp4"
+            output = Path(bpy.path.abspath(self.output)) if self.output else traj.with_suffix(suffix)
+            opts.check()
+            background.check_output(output, background.parse_background(opts.background))
             _launch(Job(render_command(traj, output, self.engine, opts), kind="render", cwd=str(traj.parent)))
         except (JobError, ValueError) as e:
             self.report({"ERROR"}, f"Flowreel: {e}")

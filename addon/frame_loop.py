@@ -9,6 +9,7 @@ runs, and the loop stops between frames once the process that started it is gone
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import signal
@@ -113,7 +114,8 @@ def still_keys(opts: SceneOptions, frames: Sequence[int]) -> dict[int, tuple[flo
     static camera: push-in and orbit move through the holds. Empty when no frame can be reused."""
     if opts.camera != "STATIC":
         return {}
-    return {f: tuple(round(timing.flow_time(g, opts), 9) for g in (f - 1, f, f + 1)) for f in frames}
+    behind = math.ceil(opts.trail * opts.fps)  # a trail shows the frames before: still only when they are too
+    return {f: tuple(round(timing.flow_time(g, opts), 9) for g in range(f - 1 - behind, f + 2)) for f in frames}
 
 
 def _copy_frame(src: Path, dst: Path) -> None:

@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 
-from flowreel.addon.core.errors import FlowreelError, UsageError, report_bug
+from flowreel.addon.core.errors import FlowreelError, UsageError, disk_error, report_bug
 from flowreel.addon.core.shapes3d import join_axis_values
 from flowreel.trainer import cli_fit, cli_movie
 from flowreel.trainer.cli_args import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Command, Parser
@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - a bug: one line that says so, the traceback in a file
         if debug:
             raise
-        _err(report_bug(e, PROG))
+        # A full disk or a refused write that no write site named (they all go through core.atomic) is
+        # still the environment's problem, not a bug: one line naming the file.
+        _err(disk_error(e) or report_bug(e, PROG))
         return EXIT_ERROR
 
 

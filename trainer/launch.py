@@ -16,7 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from flowreel.addon.core.child import child_env, die_with_parent
 from flowreel.addon.core.errors import FlowreelError
+from flowreel.addon.core.jobs import blender_command
 
 # The script's path, found without importing it (the trainer imports nothing of the add-on but its core).
 RENDER_MODULE = "flowreel.addon.render"
@@ -39,7 +41,7 @@ def render_command(args: list[str], blender: str | None = None) -> list[str]:
                 "or install Blender and put `blender` on PATH (or pass --blender PATH)"
             )
         return [sys.executable, "-m", RENDER_MODULE, *args]
-    return [exe, "-b", "--factory-startup", "--python-exit-code", "3", "--python", str(RENDER_SCRIPT), "--", *args]
+    return blender_command(exe, RENDER_SCRIPT, args)
 
 
 def run_render(args: list[str], blender: str | None = None) -> int:
@@ -51,7 +53,8 @@ def run_render(args: list[str], blender: str | None = None) -> int:
     cmd = render_command(args, blender)
     # Its own process group: a terminal's Ctrl-C reaches only us, and we pass on exactly one SIGINT
     # (the render script finishes the frame in progress on the first, stops at once on a second).
-    proc = subprocess.Popen(cmd, process_group=0)
+    # It dies with us (core.child): a kill -9 of the trainer leaves no orphan writing frames.
+    proc = subprocess.Popen(cmd, process_group=0, env=child_env(), preexec_fn=die_with_parent())
     try:
         return proc.wait()
     except KeyboardInterrupt:

@@ -111,9 +111,10 @@ def render_frames(
     traj: trajformat.Trajectory, size: int = 512, frames: int | None = None, hold: int = 0, glow: float = 0.6
 ) -> Iterator[np.ndarray]:
     """RGB uint8 frames [H, W, 3] of the trajectory, then the final frame `hold` more times.
-    A 3-D file is seen from the front: x right, z up (its y, depth, is dropped)."""
+    A 3-D file is seen from the front: x right, z up (its y, depth, is dropped). A version 1 file may hold
+    3-D positions with the 2-D box [xmin, xmax, ymin, ymax]: a picture in the x, y plane, seen from above."""
     e = traj.extent
-    axes, box = ([0, 2], e[0:2] + e[4:6]) if traj.dim == 3 else ([0, 1], e)
+    axes, box = ([0, 2], e[0:2] + e[4:6]) if len(e) == 6 else ([0, 1], e[0:4])
     sp = Splatter(box, size=size, glow=glow)
     sp.set_exposure(np.asarray(traj.positions[-1])[:, axes])
     last = None
@@ -133,10 +134,11 @@ def preview(
     frames: int | None = None,
     hold: float = 1.0,
     glow: float = 0.6,
+    max_bytes: float | None = None,
 ) -> tuple[str, int]:
-    """Write a preview video; returns (path, number of frames written)."""
+    """Write a preview video; returns (path, number of frames written). max_bytes: trajformat.read's size limit."""
     out = check_output_path(out, VIDEO_SUFFIXES, what="preview")
-    traj = trajformat.read(traj_path, mmap=True)
+    traj = trajformat.read(traj_path, mmap=True, max_bytes=max_bytes)
     written = 0
 
     def counted():  # streamed to ffmpeg one frame at a time: memory stays at one frame

@@ -9,6 +9,7 @@ says where, and asks for it to be filed.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import time
@@ -31,6 +32,57 @@ class UsageError(FlowreelError):
 
 class RenderError(FlowreelError):
     """The render script cannot go on (bad output name, a frames folder of another render ...)."""
+
+
+class DiskError(FlowreelError, OSError):
+    """A write failed for want of space or permission; the message names the path (and the space needed)."""
+
+    def __str__(self) -> str:  # OSError's default str() adds errno noise
+        return " ".join(str(self.args[0]).split()) if self.args else "cannot write"
+
+
+# errno -> what the user reads: a full disk, a quota, no permission, a read-only filesystem
+_DISK_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+                errno.EROFS: "read-only filesystem"}  # fmt: skip
+
+
+def megabytes(n: float) -> str:
+    return f"{n / 1e6:.1f} MB" if n < 1e9 else f"{n / 1e9:.2f} GB"
+
+
+def free_bytes(path: str | os.PathLike) -> int | None:
+    """Free bytes (for an unprivileged user) on the filesystem holding `path` or its nearest existing parent."""
+    p = os.path.abspath(os.fspath(path))
+    while p and not os.path.exists(p):
+        p = os.path.dirname(p) if os.path.dirname(p) != p else ""
+    try:
+        st = os.statvfs(p or "/")
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def disk_error(
+    exc: BaseException, path: str | os.PathLike | None = None, needed: int | None = None
+) -> DiskError | None:
+    """The one-line DiskError for an OSError of a full disk or a refused write, or None for anything else.
+
+    The one place that turns these errors into words: atomic writes, the encoder and the front ends'
+    error mapping all call it, so no write site needs its own try/except."""
+    if isinstance(exc, DiskError):
+        return exc
+    if not isinstance(exc, OSError) or exc.errno not in _DISK_ERRNOS:
+        return None
+    where = os.fspath(path) if path is not None else (exc.filename or "a file")
+    text = f"cannot write {where}: {_DISK_ERRNOS[exc.errno]}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        free = free_bytes(where)
+        need = f"needs {megabytes(needed)}" if needed else "needs more space"
+        text += f" ({need}, {megabytes(free) if free is not None else 'unknown'} free); free some space and run again"
+    err = DiskError(text)
+    err.errno = exc.errno
+    return err
 
 
 def report_bug(exc: BaseException, prog: str) -> str:

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .child import child_env, die_with_parent
 from .errors import FlowreelError
 from .options import SceneOptions, scene_flags
 from .svg_head import HEAD_BYTES, looks_like_svg
@@ -39,6 +40,9 @@ QUALITY: dict[str, dict[str, int]] = {
 # Magic bytes of the formats Pillow (the trainer's reader) opens; anything else is refused before a child starts.
 _PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
                   b"RIFF")  # fmt: skip
+# A run folder's saved target, by kind (the trainer's targets.PICTURE_FILE and target3d.RUN_FILE; a test
+# holds them equal): a checkpoint beside either is a fit that can resume.
+SAVED_TARGETS = ("density.npz", "target.npz")
 _RENDER_LINE = re.compile(r"frame (\d+) \((\d+)/(\d+)\).*?elapsed ([\d:]+), ETA ([\d:]+)")
 
 
@@ -103,11 +107,19 @@ def fit_command(trainer: list[str], image: str | os.PathLike, run_dir: Path, *, 
             "--seed", str(seed), "--export", str(export), "--particles", str(q["particles"]),
             "--frames", str(q["frames"]), "--eval-samples", str(q["eval_samples"]), "--progress", "json"]  # fmt: skip
     # checkpoint without metrics: a fit stopped before its end (Cancel); the trainer continues it
-    if (run_dir / "checkpoint.pt").exists() and (run_dir / "density.npz").exists() and not (
-        run_dir / "metrics.json"
-    ).exists():
+    saved = any((run_dir / name).exists() for name in SAVED_TARGETS)
+    if (run_dir / "checkpoint.pt").exists() and saved and not (run_dir / "metrics.json").exists():
         argv.append("--resume")
     return argv, export
+
+
+def blender_command(blender: str, script: str | os.PathLike, args: list[str]) -> list[str]:
+    """`blender -b` running the render script with `args`: the one spelling of it (trainer and add-on).
+
+    --python-exit-code: a Python error in the script (an import that fails, a bug) exits non-zero
+    instead of 0, so the job is not reported as done."""
+    return [blender, "-b", "--factory-startup", "--python-exit-code", "3", "--python", os.fspath(script), "--",
+            *args]  # fmt: skip
 
 
 def render_flags(opts: SceneOptions) -> list[str]:
@@ -151,11 +163,13 @@ class Job:
     _cancelled: bool = False
 
     def start(self) -> Job:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = child_env(dict(os.environ, PYTHONUNBUFFERED="1"))
         try:
+            # The child dies with Blender (core.child): a crash or kill of Blender leaves no fit or render behind.
             self._proc = subprocess.Popen(
                 self.argv, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace", bufsize=1,
+                preexec_fn=die_with_parent(),
             )  # fmt: skip
         except OSError as e:
             raise JobError(f"cannot start {self.argv[0]}: {e.strerror or e}") from None

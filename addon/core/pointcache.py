@@ -120,7 +120,8 @@ def write_pc2(
     hi = np.full(3, -np.inf)
     start: np.ndarray | None = None
 
-    with atomic_write(path) as f:
+    # The cache's size is known: a disk without room for it refuses before a byte is written (errors.DiskError).
+    with atomic_write(path, size=HEADER.size + T * n * 12) as f:
         f.write(HEADER.pack(MAGIC, 1, n, 0.0, 1.0, T))
 
         def emit(xyz: np.ndarray) -> None:

@@ -22,15 +22,17 @@ the two keys noise -> picture with one move (`keys_v1`), so old files import unc
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .atomic import atomic_write
-from .errors import FlowreelError
+from .errors import FlowreelError, megabytes
 
 FORMAT = "flowreel.traj/2"
 FORMAT_V1 = "flowreel.traj/1"
@@ -39,6 +41,11 @@ REQUIRED = ("positions", "times", "meta")
 OPTIONAL = ("colors", "key_colors", "logp")
 KEY_KINDS = ("noise", "picture", "mesh", "points")
 VIAS = ("flow", "direct", "noise")  # flow: noise -> target; direct: target -> target; noise: back through noise
+# The largest `positions` a reader takes unless told otherwise: a file claiming more (a 2 MB deflated
+# archive can expand to gigabytes) is refused before anything is allocated. Raised by `max_bytes`,
+# $FLOWREEL_MAX_POSITIONS_GB or the commands' --max-positions-gb.
+MAX_POSITIONS_GB = 8.0
+MAX_POSITIONS_ENV = "FLOWREEL_MAX_POSITIONS_GB"
 
 
 class TrajectoryError(FlowreelError, ValueError):
@@ -239,7 +246,8 @@ def write(path: str | os.PathLike, traj: Trajectory) -> None:
         arrays["logp"] = np.ascontiguousarray(traj.logp, dtype=np.float32)
     if traj.key_colors is not None:
         arrays["key_colors"] = np.ascontiguousarray(traj.key_colors, dtype=np.uint8)
-    with atomic_write(path) as f:
+    size = sum(a.nbytes + 256 for a in arrays.values()) + 22  # members, their headers, the zip directory
+    with atomic_write(path, size=size) as f:
         np.savez(f, **arrays)  # uncompressed on purpose: members can be memory-mapped
 
 
@@ -267,14 +275,74 @@ def _member_memmap(path: str, zf: zipfile.ZipFile, name: str) -> np.ndarray | No
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
-def read(path: str | os.PathLike, mmap: bool = False, check_finite: bool = True) -> Trajectory:
-    """Read and validate a trajectory file; with mmap=True `positions` stays on disk."""
+def max_positions_bytes(max_bytes: float | None = None) -> float:
+    """The size limit of `positions`: `max_bytes`, else $FLOWREEL_MAX_POSITIONS_GB, else MAX_POSITIONS_GB."""
+    if max_bytes is not None:
+        return float(max_bytes)
+    env = os.environ.get(MAX_POSITIONS_ENV, "")
+    try:
+        gb = float(env) if env else MAX_POSITIONS_GB
+    except ValueError:
+        raise TrajectoryError(f"${MAX_POSITIONS_ENV}={env!r}: must be a number of GB") from None
+    return gb * 1e9
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the system can still give (Linux's MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def member_header(zf: zipfile.ZipFile, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran order, dtype) of a .npy member, from its header alone (stored or deflated)."""
+    with zf.open(name) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(f)
+        return np.lib.format.read_array_header_2_0(f)
+
+
+def _check_sizes(path: str, zf: zipfile.ZipFile, max_bytes: float | None, mmap: bool) -> None:
+    """Refuse, before anything is allocated, [T, ...] members larger than the limit (or, when they would be
+    loaded into memory, than the memory there is)."""
+    limit = max_positions_bytes(max_bytes)
+    names = set(zf.namelist())
+    for member in ("positions.npy", "logp.npy"):
+        if member not in names:
+            continue
+        shape, _, dtype = member_header(zf, member)
+        nbytes = math.prod(shape) * dtype.itemsize
+        dims = " x ".join(str(n) for n in shape)
+        what = f"'{member[:-4]}' is {megabytes(nbytes)} ({dims} {dtype})"
+        if nbytes > limit:
+            raise _fail(path, f"{what}, over the limit of {megabytes(limit)}: raise it with --max-positions-gb "
+                              f"or ${MAX_POSITIONS_ENV} if the file is what you expect")
+        in_memory = not mmap or zf.getinfo(member).compress_type != zipfile.ZIP_STORED
+        free = available_memory() if in_memory else None
+        if free is not None and nbytes > free:
+            raise _fail(path, f"{what}, more than the {megabytes(free)} of memory available")
+
+
+def read(path: str | os.PathLike, mmap: bool = False, check_finite: bool = True,
+         max_bytes: float | None = None) -> Trajectory:
+    """Read and validate a trajectory file; with mmap=True `positions` stays on disk.
+
+    max_bytes: the largest `positions` taken (default: max_positions_bytes()); larger ones are refused
+    from the members' headers, before anything is read."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise _fail(path, "is a directory, not a trajectory file")
     if not os.path.exists(path):
         raise _fail(path, "no such file")
     try:
+        with zipfile.ZipFile(path) as zf:
+            _check_sizes(path, zf, max_bytes, mmap)
         with np.load(path, allow_pickle=False) as z:
             names = set(z.files)
             missing = [k for k in REQUIRED if k not in names]
@@ -296,7 +364,8 @@ def read(path: str | os.PathLike, mmap: bool = False, check_finite: bool = True)
                 logp = z["logp"]
     except TrajectoryError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as e:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError, MemoryError, zlib.error,
+            NotImplementedError, RuntimeError) as e:  # RuntimeError: zipfile's "encrypted" or "bad password"
         detail = str(e).splitlines()[0] if str(e) else "corrupt"
         raise _fail(path, f"not a readable .npz trajectory file ({type(e).__name__}: {detail})") from None
     try:
