@@ -151,3 +151,19 @@ def test_refused_before_rendering(tmp_path):
     with pytest.raises(SvgError, match="external references are refused"):
         open_svg(svg, 64)
     assert issubclass(SvgError, FlowreelError)
+
+
+def test_a_sequence_takes_svgs(tmp_path):
+    """A sequence's pictures may be SVGs (each read like any picture); a hostile one is named before any fit."""
+    from flowreel.trainer.sequence import load_pictures
+
+    logo = _write(tmp_path / "logo.svg", LOGO)
+    png = tmp_path / "dot.png"
+    im = Image.new("L", (64, 64), 255)
+    ImageDraw.Draw(im).ellipse([8, 8, 56, 56], fill=0)
+    im.save(png)
+    a, b = load_pictures([logo, png], {"max_side": 128})
+    assert a.name == "logo.svg" and max(a.shape) == 128 and b.name == "dot.png"
+    bad = _write(tmp_path / "bad.svg", f'<svg {SVG} width="9" height="9"><image href="/etc/x.png"/></svg>')
+    with pytest.raises(FlowreelError, match="^bad.svg: SVG refers to something outside the file"):
+        load_pictures([png, bad], {"max_side": 128})

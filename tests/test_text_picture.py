@@ -92,3 +92,16 @@ def test_fit_text_exports_the_word(tmp_path):
     d = load_text_density("Hi", max_side=128)
     assert traj.meta["image"]["name"] == "text-Hi" and traj.meta["image"]["sha256"] == d.sha256
     assert np.isfinite(d.log_density(traj.positions[-1])).all()  # every particle ends on a glyph's pixel
+
+
+def test_font_is_package_data():
+    """The wheel carries the default font and its licence (pyproject's package-data for flowreel.trainer)."""
+    import fnmatch
+    import tomllib
+
+    from conftest import REPO
+
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    globs = data["flowreel.trainer"]
+    for name in ("fonts/DejaVuSans-Bold.ttf", "fonts/LICENSE"):
+        assert any(fnmatch.fnmatch(name, g) for g in globs), name
