@@ -1,35 +1,34 @@
-# Flowreel: `make demo` (image in, film out) and `make test` (the whole suite) on a fresh machine.
-# `make test-blender`: the add-on's bpy tests on Blender 4.2 LTS, 4.5 LTS and 5.0 (about 1.3 GB per extra version).
+# Flowreel: `make demo` (image in, film out) and `make test` (the whole suite, then the add-on's tests on
+# Blender 4.2 LTS and 4.5 LTS) on a fresh machine. `make test-blender`: the LTS runs alone.
 # Choose another torch (e.g. a CUDA build) with: make TORCH='torch==2.13.0 --index-url <your index>'
 PYTHON ?= python3
 VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.flowreel-installed
+# The add-on's bpy tests also run on these Blender LTS lines (see test-blender below).
+BPY_VERSIONS   ?= 4.2 4.5
+BLENDER_TESTS  ?= tests/test_addon_*.py tests/test_format.py tests/test_encode.py tests/test_structure.py
+BPY_VENV_DEPS  := "numpy<2" pytest pillow scipy ffmpeg-python imageio-ffmpeg tqdm "trimesh>=4.4,<6"
+LTS_VENVS      := $(foreach v,$(BPY_VERSIONS),.venv-blender/$(v)/.installed)
 
 .PHONY: demo test test-blender setup system-deps lint bench addon-zip templates clean
 
 demo: setup system-deps
 	$(BIN)/trainer movie examples/logo.png -o out/demo.mp4 --quality draft --gif
 
-test: setup system-deps
+# The whole suite (bpy 5.0 from .venv, Debian's blender 3.4), then the add-on's bpy tests on each Blender LTS
+# line, then one line per Blender with its passed/failed counts (.ci/test-matrix); any failure fails `make test`.
+test: setup system-deps $(LTS_VENVS)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	.ci/test-matrix $(BIN)/python "$(BPY_VERSIONS)" "$(BLENDER_TESTS)"
 
-# The add-on's bpy test subset on each Blender line people use. 5.0 runs from the main venv (as in
-# `make test`); the others get one venv each under .venv-blender/<version>, without torch (those tests skip).
-BPY_VERSIONS   ?= 4.2 4.5
-BLENDER_TESTS  ?= tests/test_addon_*.py tests/test_format.py tests/test_encode.py tests/test_structure.py
-BPY_VENV_DEPS  := "numpy<2" pytest pillow scipy ffmpeg-python imageio-ffmpeg tqdm "trimesh>=4.4,<6"
-
-test-blender: setup system-deps $(foreach v,$(BPY_VERSIONS),.venv-blender/$(v)/.installed)
-	@status=0; for v in $(BPY_VERSIONS) 5.0; do \
-		py=.venv-blender/$$v/bin/python; [ "$$v" = 5.0 ] && py=$(BIN)/python; \
-		echo "== bpy $$v: $$($$py -c 'import bpy; print(bpy.app.version_string)' 2>/dev/null | tail -n 1)"; \
-		start=$$(date +%s); \
-		$$py -m pytest -q -rfs -p no:cacheprovider $(BLENDER_TESTS) || status=1; \
-		echo "== bpy $$v done in $$(( $$(date +%s) - start )) s"; \
-	done; exit $$status
+# The add-on's bpy test subset on each Blender LTS line people use, each from its own venv under
+# .venv-blender/<version>: bpy and the add-on's dependencies, no torch (conftest: FLOWREEL_BPY_MATRIX).
+# The venvs are kept between runs (CI: cache .venv-blender and pip's cache keyed on pyproject.toml and this
+# Makefile) and rebuilt only when pyproject.toml changes; pip's download cache serves a rebuild.
+test-blender: setup system-deps $(LTS_VENVS)
+	.ci/test-matrix $(BIN)/python "$(BPY_VERSIONS)" "$(BLENDER_TESTS)" --lts-only
 
 .venv-blender/%/.installed: pyproject.toml
 	test -x .venv-blender/$*/bin/python || $(PYTHON) -m venv .venv-blender/$*
