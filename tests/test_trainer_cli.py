@@ -223,7 +223,7 @@ def test_fit_with_export_end_to_end(tmp_path, capsys, small_fit):
     img = _logo(tmp_path)
     out = tmp_path / "t.npz"
     code = main(["fit", str(img), "--out", str(tmp_path / "run"), "--steps", "8", "--seed", "2", "--export", str(out),
-                 "--particles", "300", "--frames", "5", "-q"])  # fmt: skip
+                 "--particles", "300", "--frames", "5", "--crop", "none", "-q"])  # fmt: skip
     assert code == 0, capsys.readouterr().err
     names = {p.name for p in (tmp_path / "run").iterdir()}
     assert {"checkpoint.pt", "config.json", "metrics.json", "preview.png", "density.npz"} <= names
@@ -231,7 +231,8 @@ def test_fit_with_export_end_to_end(tmp_path, capsys, small_fit):
     assert traj.positions.shape == (5, 300, 2) and traj.colors.shape == (300, 4)
     assert traj.meta["method"] == "fm" and traj.meta["training"]["steps"] == 8
     assert traj.meta["training"]["seed"] == 2 and traj.meta["image"]["name"] == "logo.png"
-    assert traj.meta["extent"] == pytest.approx([-4, 4, -8 / 3, 8 / 3])
+    assert traj.meta["extent"] == pytest.approx([-4, 4, -8 / 3, 8 / 3])  # --crop none: the 48x32 canvas
+    assert traj.meta["image"]["crop"] == "none" and traj.meta["image"]["crop_box"] == [0, 0, 48, 32]
     # --resume of a finished run with another image is refused
     assert main(["fit", str(_logo(tmp_path, "other.png")), "--out", str(tmp_path / "run"), "--resume",
                  "--invert"]) == 2  # fmt: skip
@@ -271,10 +272,32 @@ def test_eval_cli(run_dir, capsys):
 
 
 def test_preview_cli(run_dir, tmp_path, capsys, ffmpeg_exe):
+    """One GIF frame per exported frame, at the asked size; the last shows the picture (where its ink falls in
+    the preview's view), the first the noise (much of it outside the picture)."""
+    from PIL import ImageSequence
+    from scipy import ndimage
+
+    from flowreel.trainer.preview import Splatter
+
     traj = tmp_path / "p.npz"
-    assert main(["export", str(run_dir), "--export", str(traj), "--particles", "500", "--frames", "7", "-q"]) == 0
-    assert main(["preview", str(traj), "-o", str(tmp_path / "p.gif"), "--size", "64", "--hold", "0", "-q"]) == 0
-    assert (tmp_path / "p.gif").stat().st_size > 0
+    assert main(["export", str(run_dir), "--export", str(traj), "--particles", "3000", "--frames", "7", "-q"]) == 0
+    assert main(["preview", str(traj), "-o", str(tmp_path / "p.gif"), "--size", "64", "--hold", "0", "--glow", "0",
+                 "-q"]) == 0
+    with Image.open(tmp_path / "p.gif") as im:
+        frames = [np.asarray(f.convert("L"), np.float64) for f in ImageSequence.Iterator(im)]
+    assert len(frames) == 7 and frames[0].shape == (48, 64)  # 64 wide; the 4:3 view holds the picture and N(0, I)
+    # The picture's own ink (uniform samples of it, not the file) through the preview's world -> pixel map.
+    ink = dens.load_density(_logo(tmp_path)).sample(20_000, np.random.default_rng(0))
+    ink_px = Splatter(read(traj).extent, size=64).counts(ink) > 0
+    near_ink = ndimage.binary_dilation(ink_px, iterations=1)
+
+    def on_ink(frame):
+        lit = frame > 60  # the background is near-black (8, 9, 14)
+        return (lit & near_ink).sum() / lit.sum(), (lit & ink_px).sum() / ink_px.sum()
+
+    inside, covered = on_ink(frames[-1])
+    assert inside > 0.98 and covered > 0.6, (inside, covered)  # the picture, and nothing else
+    assert on_ink(frames[0])[0] < 0.9  # the noise spreads beyond the picture
 
 
 def _bug_report(err: str, folder) -> str:
