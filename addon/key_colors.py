@@ -51,11 +51,8 @@ def install(obj: bpy.types.Object, modifier, colors: Sequence[np.ndarray], opts:
         attr = mesh.attributes.new(ATTRIBUTE.format(k), "FLOAT_COLOR", "POINT")
         attr.data.foreach_set("color", np.ascontiguousarray(c, dtype=np.float32).ravel())
     ng = modifier.node_group
-    sock = compat.new_group_socket(ng, KEY_INPUT, "INPUT", "NodeSocketFloat")
-    compat.set_socket_range(sock, 0.0, 0.0, float(len(colors) - 1))
-    gin = next(n for n in ng.nodes if n.bl_idname == "NodeGroupInput")
+    s_out, identifier = key_position(obj, modifier, opts, action_name)
     to_points = next(n for n in ng.nodes if n.bl_idname == "GeometryNodeMeshToPoints")
-    s_out = next(o for o in gin.outputs if o.name == KEY_INPUT)
 
     total = None
     for k in range(len(colors)):
@@ -91,10 +88,21 @@ def install(obj: bpy.types.Object, modifier, colors: Sequence[np.ndarray], opts:
     ng.links.new(mesh_link.from_socket, store.inputs["Geometry"])
     ng.links.new(total, _typed(store.inputs, "RGBA"))
     ng.links.new(store.outputs["Geometry"], to_points.inputs["Mesh"])
+    return identifier
 
+
+def key_position(obj: bpy.types.Object, modifier, opts: SceneOptions, action_name: str, identifier: str = ""):
+    """(group input socket, identifier) of the points group's Key Position input: the film's key position s
+    (s = k on key k, keyed like `eval_frame`). Made and keyed unless `identifier` names it already."""
+    ng = modifier.node_group
+    gin = next(n for n in ng.nodes if n.bl_idname == "NodeGroupInput")
+    if identifier:
+        return next(o for o in gin.outputs if o.identifier == identifier), identifier
+    sock = compat.new_group_socket(ng, KEY_INPUT, "INPUT", "NodeSocketFloat")
+    compat.set_socket_range(sock, 0.0, 0.0, float(max(1, timing.n_keys(opts) - 1)))
     modifier[sock.identifier] = 0.0
     key_fcurve(obj, modifier, sock.identifier, opts, action_name)
-    return sock.identifier
+    return next(o for o in gin.outputs if o.name == KEY_INPUT), sock.identifier
 
 
 def key_fcurve(obj: bpy.types.Object, modifier, identifier: str, opts: SceneOptions, action_name: str,

@@ -37,6 +37,16 @@ class VIEW3D_PT_flowreel(bpy.types.Panel):
         col.prop(s, "color_mode")
         if s.color_mode == "SINGLE":
             col.prop(s, "color")
+        col.prop(s, "color_start_kind")
+        if s.color_start_kind == "COLOR":
+            col.prop(s, "color_start_color")
+        col.prop(s, "size_start")
+        col.prop(s, "size_end")
+        col.prop(s, "background_kind")
+        if s.background_kind == "COLOR":
+            col.prop(s, "background_color")
+        elif s.background_kind == "PICTURE":
+            col.prop(s, "background_picture")
         col = layout.column(heading="Timing")
         col.prop(s, "seconds")
         col.prop(s, "fps")

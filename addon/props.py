@@ -27,6 +27,22 @@ _LABELS = {
 }
 
 
+# SceneOptions.background as a kind, a colour and a picture (ids of their own: PICTURE is a framing too).
+_BACKGROUND_ITEMS = [
+    ("LOOK", "Look's", "The look's own background"),
+    ("TRANSPARENT", "Transparent", "No background: a film with alpha (.mov ProRes 4444, .webm, or PNG frames)"),
+    ("COLOR", "Colour", "One colour under the particles"),
+    ("PICTURE", "Picture", "A picture under the particles, scaled to fill the frame"),
+]
+
+
+_COLOR_START_ITEMS = [
+    ("PICTURE", "Picture's", "Particles have their picture's colours from the start"),
+    ("COLOR", "Colour", "Particles start in one colour and take the picture's as they land"),
+    ("NOISE", "Noise", "Particles start in the noise's own palette (hues by start position)"),
+]
+
+
 def _items(values):
     return [(v, *_LABELS.get(v, (v.title(), v.title()))) for v in values]
 
@@ -74,6 +90,35 @@ class OptionProps:
     cache_dir: StringProperty(name="Cache Folder", subtype="DIR_PATH", default=_D.cache_dir,
                               description="Where the point cache goes (empty = //flowreel_cache beside the .blend)")
     seed: IntProperty(name="Seed", description="Subset choice and random ids", default=_D.seed, min=0)
+    color_start_kind: EnumProperty(name="Start Colour", items=_COLOR_START_ITEMS, default="PICTURE")
+    color_start_color: FloatVectorProperty(name="Start", subtype="COLOR_GAMMA", size=3, min=0.0, max=1.0,
+                                           default=(1.0, 1.0, 1.0))
+    size_start: FloatProperty(name="Size Start", description="Particle size at the start, a factor of the radius",
+                              default=_D.size_start, min=0.0, max=20.0, soft_max=4.0)
+    size_end: FloatProperty(name="Size End", description="Particle size at the end, a factor of the radius",
+                            default=_D.size_end, min=0.0, max=20.0, soft_max=4.0)
+    background_kind: EnumProperty(name="Background", items=_BACKGROUND_ITEMS, default="LOOK")
+    background_color: FloatVectorProperty(name="Background Colour", subtype="COLOR_GAMMA", size=3, min=0.0, max=1.0,
+                                          default=(1.0, 1.0, 1.0))
+    background_picture: StringProperty(name="Background Picture", subtype="FILE_PATH", default="")
+
+    def color_start_option(self) -> str:
+        """The SceneOptions.color_start these properties say ("", "noise" or "#rrggbb")."""
+        if self.color_start_kind == "NOISE":
+            return "noise"
+        if self.color_start_kind == "COLOR":
+            return _hex(self.color_start_color)
+        return ""
+
+    def background_option(self) -> str:
+        """The SceneOptions.background these properties say ("", "transparent", "#rrggbb" or a picture path)."""
+        if self.background_kind == "TRANSPARENT":
+            return "transparent"
+        if self.background_kind == "COLOR":
+            return _hex(self.background_color)
+        if self.background_kind == "PICTURE":
+            return bpy.path.abspath(self.background_picture) if self.background_picture else ""
+        return ""
 
     def to_options(self) -> SceneOptions:
         return SceneOptions(
@@ -86,11 +131,18 @@ class OptionProps:
             lens_mm=self.lens_mm, depth_of_field=self.depth_of_field, motion_blur=self.motion_blur,
             cache_dir=self.cache_dir, seed=self.seed,
             hold_keys=self.hold_keys,
+            background=self.background_option(),
+            color_start=self.color_start_option(), size_start=self.size_start, size_end=self.size_end,
         )
 
     def copy_from(self, other) -> None:
         for name in OPTION_NAMES:
             setattr(self, name, getattr(other, name))
+
+
+def _hex(rgb) -> str:
+    """A display colour (0..1 per channel) as #rrggbb."""
+    return "#" + "".join(f"{round(max(0.0, min(1.0, v)) * 255):02x}" for v in rgb)
 
 
 OPTION_NAMES = tuple(OptionProps.__annotations__)

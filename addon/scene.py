@@ -22,7 +22,7 @@ from collections.abc import Callable
 import bpy
 import numpy as np
 
-from . import alpha_frames, camera, compat, film_timing, key_colors, lights, shape_support
+from . import alpha_frames, camera, compat, film_timing, key_colors, life, lights, shape_support, trails
 from .core import pointcache, sequence, timing, trajformat
 from .core.errors import FlowreelError
 from .core.options import SceneOptions
@@ -311,7 +311,10 @@ def build_scene(
         geo[radius_key] = radius
         obj.data.materials.append(material)
         key_input = key_colors.install(obj, geo, per_key, opts, "Flowreel Timing") if per_key is not None else ""
+        key_input = life.install(obj, geo, opts, life.start_colors(opts, info.start, display_colors), key_input,
+                                 "Flowreel Timing")  # colour and size over time
         film_timing.store(obj, opts, film_keys, samples, key_input)
+        trails.add_trail(obj, POINTS_MOD, radius_key, radius, opts)  # after every F-curve it copies
 
         lay = timing.layout(opts)
         scene.frame_start, scene.frame_end = lay.start, lay.end

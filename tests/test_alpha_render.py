@@ -154,3 +154,20 @@ def test_blenders_own_render_keeps_the_glow_in_alpha(bpy, tmp_path):
                   axis=0)
     assert rgba[centres[:, 1].astype(int), centres[:, 0].astype(int), 3].min() > 200
     assert (rgba[(dist > 1.5) & (dist < 4), 3] > 0).mean() > 0.5  # the halo around the points has alpha
+
+
+def test_sidebar_background_property_reaches_the_scene(addon_registered, traj):
+    """The add-on's Background property: its kinds become SceneOptions.background, and an import with
+    Transparent gives the scene a transparent film."""
+    bpy = addon_registered
+    from flowreel.addon.scene import build_scene
+
+    s = bpy.context.scene.flowreel
+    assert s.to_options().background == ""
+    s.background_kind, s.background_color = "COLOR", (1.0, 0.5, 0.0)
+    assert s.to_options().background == "#ff8000"
+    s.background_kind = "TRANSPARENT"
+    opts = s.to_options()
+    assert opts.background == "transparent"
+    build_scene(bpy.context.scene, str(traj), opts)
+    assert bpy.context.scene.render.film_transparent

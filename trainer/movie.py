@@ -63,6 +63,10 @@ class MovieSettings:
     front: str = "AUTO"  # a 3-D film's last view: AUTO = the file's front (the largest face of the shape's box)
     margin: float = 0.08  # free space around the framed box, a fraction of the half-frame
     background: str = ""  # "" = the look's own; transparent, #rrggbb or a picture (core/background.py)
+    color_start: str = ""  # colour and size over time (core/over_time.py): "" = the picture's from the start
+    size_start: float = 1.0
+    size_end: float = 1.0
+    trail: float = 0.0  # seconds of ghosts behind moving particles (addon/trails.py)
     gif: bool = False
     particles: int | None = None  # None = the quality's
     samples: int | None = None  # None = the quality's
@@ -224,6 +228,9 @@ def render_film(s: MovieSettings, traj_path: Path, out: Path, seconds: float | N
         args.append("--gif")
     if s.background:
         args += ["--background", s.background]
+    if s.color_start:
+        args += ["--color-start", s.color_start]
+    args += ["--size-start", str(s.size_start), "--size-end", str(s.size_end), "--trail", str(s.trail)]
     _stage(3, "render", f"{q['engine']} {resolution[0]}x{resolution[1]} -> {out}")
     try:
         code = run_render(args, s.blender)

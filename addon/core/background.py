@@ -102,8 +102,8 @@ def unmultiply(rgb: np.ndarray) -> np.ndarray:
     alpha = rgb.max(axis=-1)
     alpha[alpha < CLEAR_BELOW] = 0
     out = np.empty((*rgb.shape[:-1], 4), dtype=np.uint8)
-    a = np.maximum(alpha, 1).astype(np.float32)[..., None]
-    out[..., :3] = np.clip(np.rint(rgb.astype(np.float32) * 255.0 / a), 0, 255)
+    scale = np.float32(255.0) / np.maximum(alpha, 1).astype(np.float32)  # one division a pixel, not three
+    out[..., :3] = np.minimum(rgb * scale[..., None] + np.float32(0.5), np.float32(255.0))  # rounds; rgb <= alpha
     out[..., 3] = alpha
     return out
 

@@ -30,7 +30,8 @@ RECORD = "flowreel_render.json"
 RECORD_KEYS = ("look", "engine", "samples", "resolution", "fps", "seconds", "hold_start", "hold_end", "easing",
                "reverse", "ping_pong", "camera", "framing", "margin", "radius", "max_particles", "color_mode",
                "denoise", "motion_blur", "seed", "key_holds", "move_seconds",  # these two: resolved, file included
-               "orbit_degrees", "depth_of_field", "background", "front")
+               "orbit_degrees", "depth_of_field", "background", "front", "color_start", "size_start", "size_end",
+               "trail")
 
 
 @functools.lru_cache(maxsize=1)

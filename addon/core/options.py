@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import over_time
 from .background import BackgroundError, parse_background
 from .errors import FlowreelError
 
@@ -65,6 +66,12 @@ class SceneOptions:
     motion_blur: bool = False
     # "" = the look's own world; "transparent" (alpha), "#rrggbb" or a picture file (core/background.py).
     background: str = ""
+    # Colour and size over time (core/over_time.py): "" (colours from the start), "noise" or "#rrggbb";
+    # the radius times size_start at the start, size_end at the end.
+    color_start: str = ""
+    size_start: float = 1.0
+    size_end: float = 1.0
+    trail: float = 0.0  # seconds of ghosts behind moving particles (addon/trails.py); 0 = none
     cache_dir: str = ""  # "" = "//flowreel_cache" beside the .blend (or beside the .npz if unsaved)
     seed: int = 0  # subset choice and random ids
 
@@ -96,7 +103,12 @@ class SceneOptions:
             raise OptionsError("radius and max_particles must be >= 0")
         try:
             parse_background(self.background)
-        except BackgroundError as e:
+            over_time.parse_color_start(self.color_start)
+            over_time.check_size("size_start", self.size_start)
+            over_time.check_size("size_end", self.size_end)
+            if not (0.0 <= self.trail <= 10.0):
+                raise OptionsError(f"trail must be from 0 to 10 seconds, got {self.trail}")
+        except (BackgroundError, over_time.OverTimeError) as e:
             raise OptionsError(str(e)) from None
         w, h = self.resolution
         if not (16 <= w <= 16384 and 16 <= h <= 16384):
@@ -180,6 +192,17 @@ class Flag:
     default: Any = "<field's>"  # a sentinel: no flag default is a str like this
 
 
+def _color_start(text: str) -> str:
+    try:
+        over_time.parse_color_start(text)
+    except over_time.OverTimeError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+_size = number(float, lo=0, hi=over_time.MAX_SIZE, what=f"a factor from 0 to {over_time.MAX_SIZE:g}")
+
+
 def _background(text: str) -> str:
     """--background, checked while parsing (`trainer movie` must fail before a fit of minutes)."""
     try:
@@ -243,6 +266,15 @@ FLAGS: dict[str, Flag] = {
     "background": Flag("transparent (a film with alpha: .mov, .webm or a PNG folder), a #rrggbb colour or a "
                        "picture file under the film (default: the look's own)", str, _background, movie=True,
                        metavar="BG"),
+    "color_start": Flag("particles start in this #rrggbb colour, or noise: in the noise's own palette, and take the "
+                        "picture's colours as they land (default: the picture's from the start)", str, _color_start,
+                        movie=True, metavar="COLOUR"),
+    "size_start": Flag("particle size at the start, a factor of the radius (grows or shrinks to --size-end over the "
+                       "film, eased like it)", float, _size, movie=True, metavar="F"),
+    "trail": Flag("leave a tapering trail this many seconds long behind moving particles (ghosts of earlier "
+                  "frames; gone where they rest)", float, number(float, lo=0, hi=10, what="seconds from 0 to 10"),
+                  movie=True, metavar="SECONDS"),
+    "size_end": Flag("particle size at the end, a factor of the radius", float, _size, movie=True, metavar="F"),
 }
 NO_FLAG = frozenset({"color", "lens_mm"})
 
