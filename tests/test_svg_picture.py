@@ -116,6 +116,8 @@ BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "lol">'
         ("web.svg", f'<svg {SVG} xmlns:xlink="http://www.w3.org/1999/xlink" width="10" height="10">'
                     '<image xlink:href="https://example.com/a.png" width="9" height="9"/></svg>', "outside the file"),
         ("rel.svg", f'<svg {SVG} width="10" height="10"><use href="other.svg#shape"/></svg>', "outside the file"),
+        ("nested.svg", f'<svg {SVG} width="10" height="10"><image href="data:image/svg+xml;base64,PHN2Zy8+" '
+                       'width="9" height="9"/></svg>', "only PNG, JPEG, GIF and WebP images may be embedded"),
         ("css.svg", f'<svg {SVG} width="10" height="10"><style>@import url(https://example.com/a.css);</style>'
                     '<rect width="5" height="5"/></svg>', "@import"),
         ("fill.svg", f'<svg {SVG} width="10" height="10"><rect width="5" height="5" fill="url(https://e.com/g#g)"/>'
@@ -167,3 +169,26 @@ def test_a_sequence_takes_svgs(tmp_path):
     bad = _write(tmp_path / "bad.svg", f'<svg {SVG} width="9" height="9"><image href="/etc/x.png"/></svg>')
     with pytest.raises(FlowreelError, match="^bad.svg: SVG refers to something outside the file"):
         load_pictures([png, bad], {"max_side": 128})
+
+
+def test_embedded_png_and_internal_references_are_drawn(tmp_path):
+    """What stays inside the file is fine: a data:image/png, <use href="#id">, url(#gradient), text entities."""
+    import base64
+    import io
+
+    from flowreel.trainer.svg_picture import open_svg
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), (0, 255, 0)).save(buf, "PNG")
+    png = base64.b64encode(buf.getvalue()).decode()
+    svg = _write(tmp_path / "inside.svg", (
+        '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY brand "Flowreel">]>'
+        f'<svg {SVG} xmlns:xlink="http://www.w3.org/1999/xlink" width="40" height="20"><title>&brand;</title>'
+        '<defs><linearGradient id="g"><stop offset="0" stop-color="#00f"/><stop offset="1" stop-color="#00f"/>'
+        '</linearGradient><rect id="r" width="10" height="10"/></defs>'
+        f'<image xlink:href="data:image/png;base64,{png}" x="0" y="0" width="10" height="10"/>'
+        '<use href="#r" x="20" y="0" fill="url(#g)"/></svg>'))  # fmt: skip
+    a = np.asarray(open_svg(svg, 80))
+    assert tuple(a[10, 10]) == (0, 255, 0, 255)  # the embedded picture
+    assert tuple(a[10, 50]) == (0, 0, 255, 255)  # the reused rect with its gradient
+    assert a[30, 30, 3] == 0

@@ -154,6 +154,10 @@ class _Checker:
         if v.startswith("#") or _DATA_IMAGE.match(v):
             return
         shown = v if len(v) <= 60 else v[:57] + "..."
+        if v.lower().startswith("data:"):
+            self.refuse(f"SVG embeds <{element} href=\"{shown}\">: only PNG, JPEG, GIF and WebP images may be "
+                        "embedded (a nested SVG could refer outside the file)")
+            return
         self.refuse(f"SVG refers to something outside the file (<{element} href=\"{shown}\">): external references "
                     "are refused; embed the image (a data: URL) or remove the reference")
 
