@@ -64,6 +64,9 @@ def _drop_methods() -> None:
             for name, value in list(vars(klass).items()):
                 if inspect.isfunction(value) or isinstance(value, (classmethod, staticmethod, property)):
                     delattr(klass, name)
+            # The property definitions too: an update callback (key_props' Hold and Move) is a function the
+            # class still reaches, and 4.2 segfaulted at exit with them (tests/test_addon_exit.py).
+            vars(klass).get("__annotations__", {}).clear()
 
 
 def unregister() -> None:
