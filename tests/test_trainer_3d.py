@@ -282,9 +282,10 @@ def test_bad_3d_input_through_the_installed_command(tmp_path):
 
 # ---- the whole job ---------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_movie_of_a_mesh_end_to_end(tmp_path, ball_run):
+def test_movie_of_a_mesh_end_to_end(tmp_path, ball_run, ffmpeg_exe, ffprobe_exe):
     """`trainer movie shape.ply`: fits, exports a valid 3-D file and renders it (tiny budget, bpy or blender)."""
-    from conftest import TINY_FIT
+    from conftest import TINY_FIT, decode_video, probe_video
+    from test_addon_render_util import read_png
 
     from flowreel.trainer.fit import FitConfig
     from flowreel.trainer.movie import MovieSettings, make_movie, summary
@@ -296,13 +297,22 @@ def test_movie_of_a_mesh_end_to_end(tmp_path, ball_run):
                       seconds=0.5, fps=8, hold_start=0.0, hold_end=0.0, runs_root=tmp_path / "runs",
                       fit_config=FitConfig(**TINY_FIT))  # fmt: skip
     result = make_movie(s)
-    assert result.files[0].stat().st_size > 0
+    n_frames = 5  # 0.5 s at 8 fps and the frame at t = 1, no holds
+    assert probe_video(ffprobe_exe, result.files[0]) == (n_frames, 96, 64)
     (traj_path,) = (tmp_path / "runs").glob("*/traj-*.npz")
     traj = read(traj_path)
     assert traj.dim == 3 and len(traj.extent) == 6 and traj.meta["landing"]["method"] == "exact"
     assert "Chamfer" in summary(result)
     frames = sorted((tmp_path / "film_frames").glob("frame_*.png"))
-    assert len(frames) >= 4
+    assert [f.name for f in frames] == [f"frame_{i:04d}.png" for i in range(1, n_frames + 1)]
+    pngs = [read_png(f) for f in frames]
+    assert all(p.max() > 100 for p in pngs)  # the particles are in view on every frame
+    # The film is these frames, in this order: each decoded frame is nearest its own PNG (frames differ: orbit).
+    film = decode_video(ffmpeg_exe, result.files[0], tmp_path / "decoded")
+    for i, decoded in enumerate(film):
+        errors = [np.abs(decoded - p).mean() for p in pngs]
+        others = min(e for j, e in enumerate(errors) if j != i)
+        assert errors[i] < 0.5 * others, (i, errors)  # its own frame, clearly (H.264 at 96x64 blurs a little)
     # no --camera: a 3-D target orbits (a picture stays static: tests/test_movie.py)
     record = json.loads((tmp_path / "film_frames" / "flowreel_render.json").read_text())
     assert record["camera"] == "ORBIT"
