@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .core import background
+from .core import background, presets
 from .core.errors import RenderError, UsageError
 from .core.frames import default_frames_dir
 from .core.options import ENGINES, SceneOptions, add_scene_flags, choice, scene_options_from
@@ -18,6 +18,10 @@ FILM_SUFFIXES = (".mp4", ".gif", *background.ALPHA_FORMATS)
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line instead of usage + message, and no SystemExit
         raise UsageError(message)
+
+    def parse_known_args(self, args=None, namespace=None):
+        presets.apply_defaults(self, sys.argv[1:] if args is None else args)  # flags given still win
+        return super().parse_known_args(args, namespace)
 
 
 def _frame_range(text: str) -> tuple[int, int]:
@@ -51,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Cycles denoising; auto = on where the build has OpenImageDenoise")
     p.add_argument("-v", "--verbose", action="store_true", help="show Blender's own render output")
     add_scene_flags(p, "render")
+    presets.add_preset_flag(p)
     return p
 
 

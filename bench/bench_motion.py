@@ -1,4 +1,4 @@
-"""Cost of the motion and output layers of issue 21: turbulence in export, transparency in render.
+"""Cost of the motion and output layers of issue 21: turbulence in export, transparency and trails in render.
 
     python bench/bench_motion.py [--particles 60000] [--frames 241] [--resolution 1280x720] [--render-frames 5]
 
@@ -6,7 +6,8 @@
   work it adds to an export (the solve and the landing are unchanged);
 - transparency: the render script on a stand-in film of N particles (noise flowing straight onto a
   ring, the draft's Cycles at 4 samples, glow look) with the look's background, `transparent`, and
-  `#ffffff`; seconds a frame, and the frame finisher alone (read Blender's PNG, unmultiply, write).
+  `#ffffff`, and with a trail of 8 ghosts (--trail 0.33 at 24 fps); seconds a frame, and the frame
+  finisher alone (read Blender's PNG, unmultiply, write).
 Prints markdown rows; the machine's load average is printed with them.
 """
 
@@ -61,13 +62,14 @@ def bench_render(n: int, resolution: str, render_frames: int) -> None:
               f"{seconds:.6f}", "--hold-start", "0", "--hold-end", "0", "--no-video", "--easing", "linear"]
     print("| background | frames | seconds a frame |")
     print("|---|---|---|")
-    for bg in ("", "transparent", "#ffffff"):
-        out = tmp / (bg.strip("#") or "look")
-        args = [str(traj), "--frames-dir", str(out), *common] + (["--background", bg] if bg else [])
+    runs = {"look": [], "transparent": ["--background", "transparent"], "ffffff": ["--background", "#ffffff"],
+            "trail": ["--trail", "0.33"]}  # a trail of 8 ghosts at 24 fps
+    for name, extra in runs.items():
+        args = [str(traj), "--frames-dir", str(tmp / name), *common, *extra]
         t0 = time.perf_counter()
         assert render.main(args) == 0
         dt = time.perf_counter() - t0
-        print(f"| {bg or 'the look'} | {render_frames} | {dt / render_frames:.2f} |", flush=True)
+        print(f"| {' '.join(extra) or 'the look'} | {render_frames} | {dt / render_frames:.2f} |", flush=True)
     import bpy
 
     from flowreel.addon.alpha_frames import frame_finisher

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from flowreel.addon.core import presets
 from flowreel.addon.core.errors import UsageError
 from flowreel.addon.core.options import number
 
@@ -42,6 +43,11 @@ def command(name: str, help: str, examples: str, add_arguments: Callable[[argpar
 class Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse prints usage + error; we print one line
         raise UsageError(message)
+
+    def parse_known_args(self, args=None, namespace=None):
+        if args is not None and any(a.dest == "preset" for a in self._actions):  # a subcommand with --preset
+            presets.apply_defaults(self, args)  # its values become defaults: flags given still win
+        return super().parse_known_args(args, namespace)
 
 
 positive_int = number(int, lo=1, what="a positive integer")

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from flowreel.addon.core import presets
 from flowreel.addon.core.errors import UsageError
 from flowreel.addon.core.options import add_scene_flags, number
 from flowreel.trainer.cli_args import (
@@ -79,6 +80,7 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
                    help="exact: end on exact samples of the picture (default); flow: the flow's own ends")  # fmt: skip
     g.add_argument("--device", default="auto", help="training device: auto, cpu, cuda, mps")
     add_turbulence(g)
+    presets.add_preset_flag(p)
     g = p.add_argument_group("image")
     g.add_argument("--invert", action="store_true", help="light ink on a dark background")
     g.add_argument("--threshold", type=number(float, 0, 1, True, True, "a number between 0 and 1"), metavar="X")
