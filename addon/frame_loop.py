@@ -9,6 +9,7 @@ runs, and the loop stops between frames once the process that started it is gone
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 from .core import timing
 from .core.atomic import atomic_write, temp_path
 from .core.child import parent_gone
-from .core.errors import RenderError
+from .core.errors import RenderError, disk_error, free_bytes
 from .core.frames import (
     FRAME_GLOB,
     FRAME_NAME,
@@ -99,13 +100,21 @@ def render_frame(bpy, scene, frame: int, path: Path, quiet: bool, finish: Callab
         with _quiet_stdout(quiet):
             bpy.ops.render.render(write_still=True)
         if png_size(tmp) is None:
-            raise RenderError(f"Blender wrote no image for frame {frame}")
+            raise _no_image(path, frame, scene.render.resolution_x * scene.render.resolution_y * 3)
         if finish is not None:
             finish(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _no_image(path: Path, frame: int, raw_bytes: int) -> Exception:
+    """Why Blender wrote no frame: a full disk (Blender only logs it) is said as one, naming the space."""
+    free = free_bytes(path.parent)
+    if free is not None and free < raw_bytes:  # a PNG of the frame may need up to its raw size
+        return disk_error(OSError(errno.ENOSPC, "No space left on device"), path, raw_bytes)
+    return RenderError(f"Blender wrote no image for frame {frame}")
 
 
 def still_keys(opts: SceneOptions, frames: Sequence[int]) -> dict[int, tuple[float, ...]]:

@@ -207,3 +207,28 @@ def test_trainer_command_on_a_full_disk_is_one_line(full_disk, tmp_path):
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("trainer: error: cannot write") and str(out) in lines[0], r.stderr
     assert "no space left" in lines[0] and not out.exists()
+
+
+def test_a_rendered_frame_on_a_full_disk(full_disk, tmp_path, capsys, monkeypatch):
+    """Blender only logs a failed image write; the render script said "Blender wrote no image for frame N".
+    Now it names the disk: one line, the frame's path, the space needed; no frame and no temporary file."""
+    require_module("bpy")
+    from test_addon_render_util import FILM_ARGS, write_tiny_traj
+
+    from flowreel.addon import render
+
+    if not os.path.ismount(full_disk):  # Blender writes its image itself: simulated, it wrote none on a full disk
+        monkeypatch.setattr("flowreel.addon.frame_loop.free_bytes", lambda p: 0)
+        monkeypatch.setattr("flowreel.addon.frame_loop.png_size", lambda p: None)
+    traj = write_tiny_traj(tmp_path / "tiny.npz")
+    frames = full_disk / "frames"
+    frames.mkdir()
+    if os.path.ismount(full_disk):
+        (full_disk / "filler").write_bytes(b"\0" * ((DISK_KB - 8) << 10))  # room for the lock and the record only
+    args = [str(traj), "--no-video", "--frames-dir", str(frames), "--cache-dir", str(tmp_path / "cache"),
+            "--frames", "5-5", *FILM_ARGS]
+    args[args.index("--resolution") + 1] = "320x240"  # a frame larger than the room left
+    assert render.main(args) == 1
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and "no space left" in err[0] and "frame_0005.png" in err[0], err
+    assert not [p.name for p in frames.iterdir() if p.suffix == ".png" or "partial" in p.name]
