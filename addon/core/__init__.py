@@ -6,7 +6,9 @@ the add-on.
 
     trajformat  the trajectory file `flowreel.traj/2` (write, read, validate; reads /1)
     frames      the frames folder: frame names, the record file, finished-PNG checks
-    atomic      write-then-rename for every output
+    atomic      write-then-rename for every output (unique temporary names, stale ones removed)
+    lock        one owner at a time of a run folder or a frames folder (an OS file lock)
+    child       child processes that die with their parent (render, ffmpeg, the add-on's jobs)
     encode      ffmpeg: frames -> MP4 / GIF
     options     scene options shared by the CLI, the render script and the add-on UI
     timing      easing and the scene frame -> flow time map
