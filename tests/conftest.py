@@ -151,6 +151,25 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture
+def small_fit(monkeypatch):
+    """Make the CLI (`trainer fit`, `trainer movie`) train a tiny model and evaluate on few samples: seconds."""
+    import dataclasses
+
+    import flowreel.trainer.fit as fitmod
+
+    @dataclasses.dataclass
+    class SmallConfig(fitmod.FitConfig):
+        hidden: int = 32
+        depth: int = 2
+        n_fourier: int = 16
+        batch_size: int | None = 256
+        eval_samples: int = 500
+        eval_tol: float = 1e-3
+
+    monkeypatch.setattr(fitmod, "FitConfig", SmallConfig)
+
+
 TINY_FIT = dict(steps=40, hidden=32, depth=2, n_fourier=16, batch_size=256, eval_samples=500, eval_tol=1e-3)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
 import sys
 
+import conftest
 import numpy as np
 import pytest
 from conftest import fit_tiny
@@ -18,23 +18,7 @@ from flowreel.trainer import density as dens
 from flowreel.trainer.cli import COMMANDS, main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture
-def small_fit(monkeypatch):
-    """Make `trainer fit` train a tiny model and evaluate on few samples, so a CLI fit takes seconds."""
-    import flowreel.trainer.fit as fitmod
-
-    @dataclasses.dataclass
-    class SmallConfig(fitmod.FitConfig):
-        hidden: int = 32
-        depth: int = 2
-        n_fourier: int = 16
-        batch_size: int | None = 256
-        eval_samples: int = 500
-        eval_tol: float = 1e-3
-
-    monkeypatch.setattr(fitmod, "FitConfig", SmallConfig)
+small_fit = conftest.small_fit  # the fixture, also for the modules that import it from here
 
 
 def _logo(tmp_path, name="logo.png"):
