@@ -20,10 +20,11 @@ from .core.atomic import atomic_write
 from .core.errors import FlowreelError
 from .core.jobs import Job, JobError, blender_command, render_flags, resolve_command
 from .core.options import LOOKS
+from .core.svg_head import SVG_SUFFIXES
 from .props import OPTION_NAMES
 
 POLL_SECONDS = 0.25
-PICTURES = "*.png;*.jpg;*.jpeg;*.bmp;*.gif;*.tif;*.tiff;*.webp;*.svg;*.svgz"
+PICTURES = "*.png;*.jpg;*.jpeg;*.bmp;*.gif;*.tif;*.tiff;*.webp" + "".join(f";*{s}" for s in SVG_SUFFIXES)
 TARGETS = PICTURES + "".join(f";*{s}" for s in fit_targets.SHAPE_SUFFIXES)
 
 
