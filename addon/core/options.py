@@ -246,7 +246,7 @@ FLAGS: dict[str, Flag] = {
     "ping_pong": Flag("noise -> image -> noise (looping GIFs)"),
     "camera": Flag("static, push_in or orbit", choice(CAMERA_MOVES), movie=True),
     "orbit_degrees": Flag("total turn of the orbit camera in degrees (0 = automatic: 40 for pictures, 360 for "
-                          "3-D films; a full turn loops seamlessly)", float,
+                          "3-D films, ending on the shape's front)", float,
                           number(float, -3600, 3600, what="degrees from -3600 to 3600"), movie=True,
                           metavar="DEG"),
     "framing": Flag("picture: the picture's box fills the frame at the end; all: every particle of every frame "
