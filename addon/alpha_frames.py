@@ -74,4 +74,8 @@ def read_image(bpy, path: str | Path) -> np.ndarray:
             px.reshape(-1, 4)[:, :3] = np.where(rgb <= 0.0031308, rgb * 12.92, 1.055 * rgb ** (1 / 2.4) - 0.055)
     finally:
         bpy.data.images.remove(img)
-    return np.clip(np.rint(px.reshape(h, w, 4)[::-1] * 255.0), 0, 255).astype(np.uint8)
+    px = px.reshape(h, w, 4)[::-1]
+    np.clip(px, 0.0, 1.0, out=px)
+    px *= 255.0
+    px += 0.5
+    return px.astype(np.uint8)  # rounded: truncating x + 0.5

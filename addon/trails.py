@@ -7,11 +7,11 @@ where every particle was that long ago, in the colour it had then, with a radius
 along the trail. Where the particles rest, every ghost sits inside its particle (same place, smaller
 radius) and the trail is gone; the first frames after a move still show it arriving.
 
-Chosen over the alternatives (bench/RESULTS.md "Trails"): a long-shutter motion blur would need a
-shutter of many frames (Cycles' is at most a couple) and costs a render pass per step; ghosts
-accumulated in the frames (an echo) would make each frame depend on the ones before it, which breaks
-resuming and render-farm slices. Ghosts are geometry, so every frame still renders on its own and a
-saved .blend keeps them. Their cost is G times the points in the scene.
+Chosen over the alternatives (bench/RESULTS.md "Motion and output layers"): a long-shutter motion blur
+smears evenly (no taper, no fading tail), needs a motion step per bend of a curved path, each adding to
+the render, and Workbench has none; ghosts accumulated in the frames (an echo) would make each frame
+depend on the ones before it, which breaks resuming and render-farm slices. Ghosts are geometry, so every
+frame still renders on its own and a saved .blend keeps them. Their cost is G times the points.
 """
 
 from __future__ import annotations
