@@ -69,6 +69,11 @@ def test_each_alpha_format_is_clear_in_the_corners_and_opaque_on_the_points(bpy,
                             "stream=codec_name,profile", "-of", "csv=p=0", str(films[0])],
                            capture_output=True, text=True).stdout
     assert probe.strip().split(",")[:2] == ["prores", "4444"], probe
+    from flowreel.trainer.sheet import contact_sheet
+
+    with Image.open(contact_sheet(frames, tmp_path / "sheet.png", tile_width=64)) as sheet:  # alpha shown
+        tile = np.asarray(sheet.convert("RGB"))[28:, :64].astype(int)  # the t = 0 tile, below its label
+    assert {40, 64} <= set(np.unique(tile[:3, :, 0]))  # the checkerboard where the film is clear
     corners = _empty_corners(centres)
     assert len(corners) >= 2
     for kind, rgba in last.items():

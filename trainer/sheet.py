@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from flowreel.addon.core.atomic import atomic_write
@@ -31,6 +32,19 @@ def frames_at_times(opts: SceneOptions, times: Sequence[float]) -> list[int]:
     lay = layout(opts)
     frames = range(lay.start, (lay.back_start if opts.ping_pong else lay.end) + 1)
     return [min(frames, key=lambda f: (abs(flow_time(f, opts) - t), f)) for t in times]
+
+
+def _opaque(im: Image.Image) -> Image.Image:
+    """A frame as RGB; a transparent film's frame (--background transparent) over a grey checkerboard, the
+    usual picture of "nothing here", so its alpha shows instead of its unmultiplied colours."""
+    if im.mode not in ("RGBA", "LA", "PA"):
+        return im.convert("RGB")
+    im = im.convert("RGBA")
+    cell = max(4, im.width // 48)
+    y, x = np.mgrid[0 : im.height, 0 : im.width]
+    checker = np.where(((x // cell + y // cell) % 2)[..., None] == 0, 40, 64).astype(np.uint8)
+    under = Image.fromarray(np.repeat(checker, 3, axis=2), "RGB").convert("RGBA")
+    return Image.alpha_composite(under, im).convert("RGB")
 
 
 def contact_sheet(
@@ -55,7 +69,7 @@ def contact_sheet(
         path = folder / FRAME_NAME.format(frame)
         if not path.exists():
             raise SheetError(f"{path}: frame not rendered yet")
-        im = Image.open(path).convert("RGB")
+        im = _opaque(Image.open(path))
         im = im.resize((tile_width, max(1, round(im.height * tile_width / im.width))), Image.LANCZOS)
         tiles.append((t, frame, im))
     h = tiles[0][2].height
