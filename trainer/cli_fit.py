@@ -118,7 +118,8 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
   trainer fit logo.png --method ffjord --device cuda
   trainer fit logo.png                                      # after Ctrl-C: the same command resumes
   trainer fit logo.png --restart                            # start over instead
-  trainer fit shape.obj --export shape.npz                  # 3-D: the mesh's surface (z up)
+  trainer fit shape.obj --export shape.npz                  # 3-D: the mesh's surface (OBJ: y up)
+  trainer fit old.obj --up z --forward y                    # 3-D: an OBJ written z up
   trainer fit shape.glb --fill volume                       # 3-D: the inside of a closed mesh
   trainer fit logo.png --depth 1 --export slab.npz          # 3-D: the picture with a body 1 unit thick
   trainer fit logo.svg --export logo.npz                    # an SVG, drawn at the working size (--max-side)

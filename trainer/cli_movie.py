@@ -101,7 +101,7 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
     """  trainer movie examples/logo.png -o out/logo.mp4 --gif            # draft: a few minutes on a laptop
   trainer movie logo.png -o film.mp4 --quality final --look neon --camera orbit
   trainer movie logo.png -o loop.mp4 --seconds 3 --fps 30 --easing ease_out
-  trainer movie shape.obj -o shape.mp4 --camera orbit                # a mesh's surface, z up
+  trainer movie shape.obj -o shape.mp4 --front +z                    # a mesh; ends seen from above
   trainer movie logo.svg -o logo.mp4                                 # an SVG logo, colours and transparency kept
   trainer movie --text "Hello" -o hello.mp4 --font Brand-Bold.otf    # a word (default font: DejaVu Sans Bold)
   trainer movie logo.png text.png ring.png -o morph.mp4 --hold 1 --seconds-per-move 3   # a sequence
