@@ -49,6 +49,13 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [it for it in items if it not in binary]
 
 
+@pytest.fixture(autouse=True)
+def addon_jobs_on_timer(monkeypatch):
+    """The add-on's tests drive its job timer themselves (fit_ops.tick, as Blender's event loop would); without
+    this, a fit started in background mode (the bpy module) runs to its end inside the operator."""
+    monkeypatch.setenv("FLOWREEL_BACKGROUND_JOBS", "timer")
+
+
 @pytest.fixture
 def bpy():
     """The bpy module with an empty factory scene, fresh for each test."""
@@ -181,6 +188,27 @@ def fit_tiny(image: Path, run_dir: Path, **target_options) -> Path:
 
     fit(load_target(image, **target_options), FitConfig(**TINY_FIT), run_dir, progress=False)
     return run_dir
+
+
+def run_blender_ui(blender_exe: str, script: Path, args: list[str], tmp_path: Path, **env: str) -> tuple[dict, Path]:
+    """Run `script` (tests/ui_*_script.py) in Blender's full UI under xvfb-run, the checkout's add-on linked in as
+    the user add-on `flowreel`; `args` after `--`, then the output folder. Returns (its result.json, that folder)."""
+    import json
+    import subprocess
+
+    if not shutil.which("xvfb-run"):
+        missing_dependency("xvfb-run (apt-get install xvfb xauth)")
+    addons = tmp_path / "scripts" / "addons"
+    addons.mkdir(parents=True)
+    (addons / "flowreel").symlink_to(REPO / "addon", target_is_directory=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24", blender_exe, "--factory-startup",
+           "--enable-event-simulate", "--python", str(script), "--", *args, str(out)]
+    proc = subprocess.run(cmd, env=dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "scripts"), **env),
+                          capture_output=True, text=True, timeout=400)
+    assert (out / "result.json").exists(), (proc.stdout + proc.stderr)[-3000:]
+    return json.loads((out / "result.json").read_text()), out
 
 
 def run_in_blender_with_zip(blender_exe: str, script: str, args: dict, tmp_path: Path) -> dict:

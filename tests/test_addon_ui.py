@@ -8,15 +8,13 @@ the screenshots (docs/media/blender_ui.png comes from there).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-from conftest import REPO, missing_dependency, require_module
+from conftest import REPO, require_module, run_blender_ui
 
 SCRIPT = REPO / "tests" / "ui_fit_script.py"
 
@@ -32,23 +30,10 @@ def _luma(path: Path, box: list[int], height: int) -> np.ndarray:
 
 def test_fit_import_and_scrub_in_the_real_ui(blender_exe, tmp_path):
     require_module("torch")
-    if not shutil.which("xvfb-run"):
-        missing_dependency("xvfb-run (apt-get install xvfb xauth)")
-    addons = tmp_path / "scripts" / "addons"
-    addons.mkdir(parents=True)
-    (addons / "flowreel").symlink_to(REPO / "addon", target_is_directory=True)
-    out = tmp_path / "out"
-    out.mkdir()
     trainer = f"{sys.executable} -m flowreel.trainer"
     # OMP_NUM_THREADS reaches the trainer child: one torch thread is much faster on a shared 2-core box
-    env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "scripts"), OMP_NUM_THREADS="1")
-    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24", blender_exe, "--factory-startup",
-           "--enable-event-simulate", "--python", str(SCRIPT), "--",
-           str(REPO / "examples" / "logo.png"), trainer, str(tmp_path / "runs"), str(out)]  # fmt: skip
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
-    log = (proc.stdout + proc.stderr)[-3000:]
-    assert (out / "result.json").exists(), log
-    r = json.loads((out / "result.json").read_text())
+    r, out = run_blender_ui(blender_exe, SCRIPT, [str(REPO / "examples" / "logo.png"), trainer, str(tmp_path / "runs")],
+                            tmp_path, OMP_NUM_THREADS="1")
     if keep := os.environ.get("FLOWREEL_UI_SHOTS"):
         for name in ("before.png", "progress.png", "after.png"):
             if (out / name).exists():

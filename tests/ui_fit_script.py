@@ -12,33 +12,18 @@ writes result.json. Everything happens in
 bpy.app.timers callbacks, as a user's clicks would, so the UI keeps running.
 """
 
-import json
 import sys
-import time
-import traceback
 from pathlib import Path
 
 import addon_utils
 import bpy
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ui_common import RESULT, done, guarded, start, view3d  # noqa: E402
+
 PICTURE, TRAINER, RUNS, OUT = sys.argv[sys.argv.index("--") + 1:][:4]
-OUT = Path(OUT)
-RESULT = {"steps_seen": [], "panel_drawn": False}
-T0 = time.monotonic()
-
-
-def done(error=None):
-    RESULT["error"] = error
-    RESULT["seconds"] = round(time.monotonic() - T0, 1)
-    (OUT / "result.json").write_text(json.dumps(RESULT, indent=2))
-    bpy.ops.wm.quit_blender()
-
-
-def view3d():
-    win = bpy.context.window_manager.windows[0]
-    area = max((a for a in win.screen.areas if a.type == "VIEW_3D"), key=lambda a: a.width * a.height)
-    region = next(r for r in area.regions if r.type == "WINDOW")
-    return win, area, region
+OUT = start(OUT)
+RESULT.update({"steps_seen": [], "panel_drawn": False})
 
 
 def shot(name):
@@ -48,17 +33,6 @@ def shot(name):
     # where the 3D view's drawing region lies in the window (origin bottom-left, as Blender counts)
     RESULT[name] = {"window": [win.width, win.height],
                     "viewport": [region.x, region.y, region.width, region.height]}
-
-
-def guarded(fn):
-    def wrapper():
-        try:
-            return fn()
-        except Exception:  # noqa: BLE001 - any failure ends Blender with the traceback in result.json
-            done(traceback.format_exc())
-            return None
-
-    return wrapper
 
 
 @guarded
