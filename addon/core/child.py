@@ -5,6 +5,10 @@ PR_SET_PDEATHSIG): when the process that started it ends, even by SIGKILL, the k
 too, so no orphan goes on writing frames or films that a rerun is about to write. Where the
 platform has no such signal, the render loop's `parent_gone` check between frames does the same
 a frame later (the launcher names itself in $FLOWREEL_PARENT_PID).
+
+Linux sends the signal when the *thread* that started the child ends, not only the process: start
+such children from a thread that lives as long as the job (the main thread: the trainer's commands,
+Blender's operators), never from a short-lived worker thread.
 """
 
 from __future__ import annotations
