@@ -80,7 +80,7 @@ def test_metadata_records_source_size_and_crop_box(films):
     assert image["source_size"] == [900, 500] and image["crop"] == "ink"
     x0, y0, x1, y1 = image["crop_box"]  # the ink (70..370 x 310..430) plus a small margin
     assert (x0, y0, x1, y1) == (70 - 6, 310 - 6, 370 + 6, 430 + 6)
-    assert image["working_size"][0] == 512  # the working resolution goes to the ink, not the padding
+    assert image["working_size"] == [2 * 312, 2 * 132]  # the working resolution goes to the ink, not the padding
 
 
 def _true_box(im: Image.Image) -> tuple[int, int, int, int]:

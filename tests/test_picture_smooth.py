@@ -78,9 +78,9 @@ def test_small_picture_end_frame_matches_the_smooth_picture_at_the_sampling_floo
 def test_small_picture_working_size_and_metadata(end_frames):
     _, frames = end_frames
     _, traj, density = frames["smooth"]
-    assert density.shape == (512, 512) and density.source_size == (SIDE, SIDE)
+    assert density.shape == (520, 520) and density.source_size == (SIDE, SIDE)  # 13 x 40
     image = traj.meta["image"]
-    assert image["source_size"] == [SIDE, SIDE] and image["working_size"] == [512, 512]
+    assert image["source_size"] == [SIDE, SIDE] and image["working_size"] == [520, 520]
     assert frames["pixels"][2].shape == (SIDE, SIDE)  # --max-side at the picture's size keeps its pixels
 
 
@@ -97,7 +97,7 @@ def test_colours_are_interpolated_at_each_sample(tmp_path):
     varied = [len(np.unique(rgba[(row == r) & (col == c)], axis=0)) for r, c in edge]
     assert np.median(varied) >= 4
     # and the smooth picture adds no ink on the paper: nothing lands where the source has no ink nearby
-    ink = np.asarray(Image.fromarray(255 - src.min(axis=2)).resize((512, 512), Image.NEAREST)) > 0
+    ink = np.asarray(Image.fromarray(255 - src.min(axis=2)).resize(d.shape[::-1], Image.NEAREST)) > 0
     grown = np.asarray(Image.fromarray(ink.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(29))) > 0
     assert d.weights[~grown].sum() == 0
 
@@ -105,7 +105,7 @@ def test_colours_are_interpolated_at_each_sample(tmp_path):
 def test_hard_edges_stay_hard(tmp_path):
     """A thresholded small picture is still binary after the smooth resampling: smooth outline, hard edge."""
     d = load_density(_small_logo(tmp_path / "bw.png"), crop="none", threshold=0.5)
-    assert d.shape == (512, 512)
+    assert d.shape == (520, 520)
     assert set(np.unique(d.weights / d.weights.max())) == {0.0, 1.0}
 
 

@@ -17,7 +17,10 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 N = 4000
 F = 8  # frames per move
-DENSITY = {"invert": False, "threshold": None, "max_side": 512}
+# The test pictures are drawn to line up on one 48x32 canvas, read pixel for pixel: --crop none keeps the
+# canvas (the default crops each picture to its own ink) and --max-side 48 its pixels (the default resamples a
+# small picture up smoothly); tests/test_picture_crop.py and test_picture_smooth.py test those.
+DENSITY = {"invert": False, "threshold": None, "max_side": 48, "crop": "none", "frame": None}
 
 
 def _tiny_config(steps: int = 40):
@@ -180,9 +183,10 @@ def test_cached_fits_are_reused(pics, tmp_path, monkeypatch):
     from flowreel.trainer.density import load_density
 
     single = run_dir_for(load_density(pics["a"]).sha256, "a", MovieSettings(pics["a"], tmp_path / "f.mp4",
-                                                                             runs_root=root, fit_config=cfg))
-    real(load_density(pics["a"]), cfg, single, progress=False)
-    assert noise_run_dir(load_density(pics["a"]), cfg, DENSITY, root) == single
+                                                                             runs_root=root, fit_config=cfg,
+                                                                             density_options=DENSITY))
+    real(load_density(pics["a"], **DENSITY), cfg, single, progress=False)
+    assert noise_run_dir(load_density(pics["a"], **DENSITY), cfg, DENSITY, root) == single
     p = _plan([pics["a"], pics["b"]], root)
     assert calls == [p.moves[1].legs[0].run_dir]  # only the pair a -> b: a's noise flow is the single film's
     calls.clear()

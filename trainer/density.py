@@ -18,10 +18,10 @@ source pixels) are recorded, so the placement on the canvas can be recovered.
 Working size: a picture (its crop) larger than ``max_side`` is shrunk to it while decoding (JPEG draft
 mode, then integer ``reduce``, then an exact box filter), so a 20-megapixel photo never becomes
 gigabytes of floats, and anything over MAX_PIXELS after the draft is refused before its pixels are
-decoded. One smaller than SMOOTH_SIDE (and max_side) is resampled up smoothly (trainer/picture_resample.py),
-so a 48 px logo lands with smooth curves and blended colours rather than a staircase of pixel squares;
-``max_side`` at or under the picture's own size keeps its pixels as they are. Anything in between is
-used as it is, pixel for pixel.
+decoded. A small one is resampled up smoothly (trainer/picture_resample.py) by the whole factor that
+brings it nearest SMOOTH_SIDE (or max_side), so a 48 px logo lands with smooth curves and blended colours
+rather than a staircase of pixel squares; ``max_side`` at or under the picture's own size keeps its
+pixels as they are, and so does a picture too large for a factor of 2.
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ from flowreel.addon.core.atomic import atomic_write
 from flowreel.addon.core.errors import FlowreelError
 from flowreel.trainer import picture_crop
 from flowreel.trainer.picture_crop import PROBE_SIDE
-from flowreel.trainer.picture_resample import upsample_rgba
+from flowreel.trainer.picture_resample import upsample
 
 BOX = 4.0  # the longer side of the picture spans [-BOX, BOX] world units
 MAX_PIXELS = 50_000_000  # refuse to decode more than this (after JPEG draft); ~200 MB as RGBA
 MIN_SIDE = 4  # smaller pictures are not pictures
-SMOOTH_SIDE = 512  # a picture (or its crop) with a shorter longer side is resampled smoothly up to this (or max_side)
+SMOOTH_SIDE = 512  # a small picture (or its crop) is resampled smoothly up by a whole factor to about this
 _ORIENTATION = 0x0112  # the EXIF tag a camera turns its picture with
 _LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601, the same weights as Pillow's "L" conversion
 
@@ -352,13 +352,15 @@ def _decode_open(path: str, im: Image.Image, long_side: int, frame: int | None
 
 
 def _working_size(w: int, h: int, max_side: int) -> tuple[int, int]:
-    """Larger than max_side: shrunk to it; smaller than the smooth size: resampled up to it; else as it is."""
+    """Larger than max_side: shrunk to it. Small: resampled up by the whole factor that comes nearest the
+    smooth size (SMOOTH_SIDE, or max_side when smaller), so that each source pixel is k x k working pixels
+    and the extent and crop box stay exact. Else (no factor of 2 or more fits) as it is."""
     long = max(w, h)
-    target = max_side if long > max_side else min(max_side, SMOOTH_SIDE)
-    if long >= target and long <= max_side:
-        return w, h
-    s = target / long
-    return max(1, round(w * s)), max(1, round(h * s))
+    if long > max_side:
+        s = max_side / long
+        return max(1, round(w * s)), max(1, round(h * s))
+    k = round(min(max_side, SMOOTH_SIDE) / long)
+    return (w * k, h * k) if k >= 2 else (w, h)
 
 
 def check_readable(path: str, fail: Callable[[str, str], Exception], what: str) -> None:
@@ -477,9 +479,7 @@ def load_density(
     if (ww, wh) == (w, h):
         weight = _ink(rgba_full, use_alpha, invert)
     elif ww > w:  # small: smooth, so that curves land as curves (trainer.picture_resample)
-        smooth = upsample_rgba(rgba_full, (ww, wh), premultiply=use_alpha)
-        weight = _ink(smooth, use_alpha, invert)
-        rgba_full = np.clip(smooth + 0.5, 0, 255).astype(np.uint8)
+        rgba_full, weight = upsample(rgba_full, _ink(rgba_full, use_alpha, invert), (ww, wh))
     else:
         weight = np.asarray(Image.fromarray(_ink(rgba_full, use_alpha, invert)).resize((ww, wh), Image.BOX))
         rgba_full = np.asarray(Image.fromarray(np.ascontiguousarray(rgba_full)).resize((ww, wh), Image.BOX))

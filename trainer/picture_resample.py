@@ -4,7 +4,8 @@ A 48 px logo read pixel by pixel lands as flat squares of particles, one colour 
 working size with a bicubic filter, its curves are curves and its colours blend, and every exact sample
 (a working pixel by weight, uniform inside it) lies at a sub-pixel position of the source.
 
-- Premultiplied RGBA: a transparent pixel's colour does not bleed into its neighbours.
+- Colour premultiplied by the ink's weight (alpha, or darkness on paper): neither a transparent pixel's
+  colour nor the paper's white bleeds into the ink, so a red mark stays red to its edge.
 - Clamped to the source's local range (the 2x2 source pixels around each new pixel): bicubic rings
   near hard edges, and the ringing would put faint ink on the empty background (and negative weight
   inside); clamped, an empty neighbourhood stays exactly empty and a solid one exactly solid.
@@ -39,20 +40,19 @@ def _bicubic(chan: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(out, lo, hi)
 
 
-def upsample_rgba(rgba: np.ndarray, size: tuple[int, int], premultiply: bool) -> np.ndarray:
-    """uint8 RGBA [h, w, 4] -> float32 RGBA [H, W, 4] (0..255, straight alpha) at size (W, H), smooth and clamped.
+def upsample(rgba: np.ndarray, weight: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A picture and its ink weights at size (W, H), smooth and clamped: (RGBA uint8 [H, W, 4], weights float [H, W]).
 
-    `premultiply`: the picture's alpha carries its ink (colour is weighted by alpha while resampling).
+    Colours are premultiplied by `weight` (the ink's: alpha, or darkness) while resampling, so each new
+    pixel's colour is the ink's around it; a pixel with no ink keeps the resampled straight colour.
     """
     src = np.asarray(rgba, dtype=np.float32)
-    alpha = src[..., 3] / 255.0
-    colour = src[..., :3] * alpha[..., None] if premultiply else src[..., :3]
+    w = np.asarray(weight, dtype=np.float32)
+    ink = _bicubic(w, size)
     out = np.empty((size[1], size[0], 4), np.float32)
     out[..., 3] = _bicubic(src[..., 3], size)
     for k in range(3):
-        out[..., k] = _bicubic(colour[..., k], size)
-    if premultiply:
-        a = out[..., 3:] / 255.0
+        straight = _bicubic(src[..., k], size)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[..., :3] = np.where(a > 0, np.clip(out[..., :3] / a, 0.0, 255.0), 0.0)
-    return out
+            out[..., k] = np.where(ink > 0, _bicubic(src[..., k] * w, size) / ink, straight)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8), ink
