@@ -141,3 +141,18 @@ def test_no_ink_is_one_line(tmp_path):
     Image.new("RGB", (50, 40), "white").save(tmp_path / "blank.png")
     with pytest.raises(DensityError, match=r"^blank.png: no ink: every pixel is white"):
         load_density(tmp_path / "blank.png")
+
+
+def test_a_picture_with_depth_is_cropped_and_its_saved_copy_says_so(tmp_path):
+    import json
+
+    from flowreel.trainer.depth_target import PictureSlab
+    from flowreel.trainer.targets import load_target
+
+    _padded(_logo()).save(tmp_path / "padded.png")
+    slab = load_target(tmp_path / "padded.png", depth=1.0, max_side=128)
+    assert slab.extent[:4] == pytest.approx(load_density(tmp_path / "padded.png", max_side=128).extent)
+    slab.save(tmp_path / "target.npz")
+    with np.load(tmp_path / "target.npz", allow_pickle=False) as z:
+        back = PictureSlab.from_saved(z, json.loads(str(z["info"])))
+    assert back.meta() == slab.meta() and back.meta()["crop_box"] == [64, 304, 376, 436]

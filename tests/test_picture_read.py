@@ -90,3 +90,25 @@ def test_movie_passes_crop_and_frame_and_keys_its_run_by_them(tmp_path, monkeypa
     assert [(o["crop"], o["frame"]) for o in opts] == [("ink", None), ("none", None), ("ink", 2)]
     dirs = {movie.run_dir_for("0" * 64, "anim", s) for s in seen}
     assert len(dirs) == 3  # another crop or frame is another fit
+
+
+def test_blender_fit_passes_the_crop_and_keys_its_run_folder_by_it(tmp_path):
+    """Fit Picture in Blender runs `trainer fit` with the crop spelled out, in a folder whose name says it."""
+    from flowreel.addon.core import fit_targets
+
+    pic = tmp_path / "logo.png"
+    _corner_mark().save(pic)
+    data = pic.read_bytes()
+    ink = fit_targets.run_dir_for_bytes(tmp_path, "logo", data, "fm", 0, 40)
+    assert ink != fit_targets.run_dir_for_bytes(tmp_path, "logo", data, "fm", 0, 40, crop="none")
+    assert ink != fit_targets.run_dir_for_bytes(tmp_path, "logo", data, "fm", 0, 40, frame=1)
+    assert "crop" not in fit_targets.run_dir_for_bytes(tmp_path, "blob", b"ply", "fm", 0, 40, "surface").name
+    argv = fit_targets.plan_single(["trainer"], pic, ink, method="fm", quality="draft", steps=40, seed=0).argv
+    assert argv[argv.index("--crop") + 1] == "ink" and "--frame" not in argv
+    argv = fit_targets.plan_single(["trainer"], pic, ink, method="fm", quality="draft", steps=40, seed=0,
+                                   crop="none", frame=2).argv  # fmt: skip
+    assert argv[argv.index("--crop") + 1] == "none" and argv[argv.index("--frame") + 1] == "2"
+    from flowreel.trainer.cli import build_parser
+
+    args = build_parser().parse_args(argv[1:])  # the trainer takes the command line the add-on builds
+    assert (args.crop, args.frame) == ("none", 2)

@@ -54,11 +54,13 @@ class PictureSlab:
     def save(self, path: str | os.PathLike) -> None:
         d = self.density
         info = {"kind": self.kind, "name": d.name, "sha256": d.sha256, "options": d.options,
-                "source_size": d.source_size, "depth": self.depth}  # fmt: skip
+                "source_size": d.source_size, "crop_box": d.crop_box, "frame_info": d.frame_info,
+                "depth": self.depth}  # fmt: skip
         save_npz(path, info, weights=d.weights, rgba=d.rgba)
 
     @classmethod
     def from_saved(cls, z, info: dict) -> PictureSlab:
         d = ImageDensity(z["weights"], z["rgba"], name=info["name"], sha256=info["sha256"],
-                         options=info.get("options"), source_size=info.get("source_size"))  # fmt: skip
+                         options=info.get("options"), source_size=info.get("source_size"),
+                         crop_box=info.get("crop_box"), frame_info=info.get("frame_info"))  # fmt: skip
         return cls(d, info["depth"])
