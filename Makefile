@@ -12,14 +12,14 @@ BLENDER_TESTS  ?= tests/test_addon_*.py tests/test_format.py tests/test_encode.p
 BPY_VENV_DEPS  := "numpy<2" pytest pillow scipy ffmpeg-python imageio-ffmpeg tqdm "trimesh>=4.4,<6"
 LTS_VENVS      := $(foreach v,$(BPY_VERSIONS),.venv-blender/$(v)/.installed)
 
-.PHONY: demo test test-blender setup system-deps lint bench addon-zip templates clean
+.PHONY: demo test test-blender setup system-deps lint bench addon-zip dist dist-cache templates clean
 
 demo: setup system-deps
 	$(BIN)/trainer movie examples/logo.png -o out/demo.mp4 --quality draft --gif
 
 # The whole suite (bpy 5.0 from .venv, Debian's blender 3.4), then the add-on's bpy tests on each Blender LTS
 # line, then one line per Blender with its passed/failed counts (.ci/test-matrix); any failure fails `make test`.
-test: setup system-deps $(LTS_VENVS)
+test: setup system-deps $(LTS_VENVS) dist-cache
 	$(BIN)/ruff check .
 	.ci/test-matrix $(BIN)/python "$(BPY_VERSIONS)" "$(BLENDER_TESTS)"
 
@@ -65,6 +65,36 @@ bench: setup
 
 addon-zip: setup
 	$(BIN)/python scripts/build_addon.py
+
+# Release artefacts into dist/ (scripts/build_dist.py): the wheel and sdist (twine check), the light add-on zip,
+# and one full extension zip per platform carrying the trainer and every dependency wheel, all checked by
+# Blender's blender_ext.py validate. The wheels are fetched once into $(DIST_CACHE)/<platform>/.
+# torch is the CPU build: PyPI's for Windows and macOS; for Linux `torch==2.13.0+cpu`, which pip must find
+# on PyTorch's CPU index or a local folder, e.g.
+#   make dist DIST_PIP_ARGS=--extra-index-url=https://download.pytorch.org/whl/cpu
+#   make dist DIST_PLATFORMS=linux-x64 DIST_TORCH=linux-x64=torch==2.13.0+cpu
+DIST_PLATFORMS ?= linux-x64 windows-x64 macos-arm64
+DIST_TORCH     ?=
+DIST_PIP_ARGS  ?=
+DIST_CACHE     ?= .dist-cache
+DIST_FLAGS      = --cache $(DIST_CACHE) $(foreach t,$(DIST_TORCH),--torch $(t)) $(foreach a,$(DIST_PIP_ARGS),--pip-arg=$(a))
+DIST_VENV      := .venv-dist/bpy-5.0
+
+dist: setup
+	$(BIN)/python scripts/stamp_version.py
+	$(BIN)/python scripts/build_dist.py $(DIST_FLAGS) $(foreach p,$(DIST_PLATFORMS),--platform $(p))
+
+# What tests/test_dist_build.py installs: the linux-x64 wheel set (refetched when pyproject.toml changes) and a
+# venv with the bpy module and no torch, both kept between runs (CI: cache .dist-cache and .venv-dist).
+dist-cache: $(DIST_CACHE)/linux-x64/resolved.txt $(DIST_VENV)/.installed
+
+$(DIST_CACHE)/linux-x64/resolved.txt: pyproject.toml | setup
+	$(BIN)/python scripts/build_dist.py --cache-only $(DIST_FLAGS) --platform linux-x64
+
+$(DIST_VENV)/.installed:
+	test -x $(DIST_VENV)/bin/python || $(PYTHON) -m venv $(DIST_VENV)
+	$(DIST_VENV)/bin/pip install -q "bpy==5.0.1" "numpy<2"
+	touch $@
 
 templates:
 	blender -b --factory-startup --python blend_templates/build_looks.py

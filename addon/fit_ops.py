@@ -8,7 +8,9 @@ Every way a fit can end badly (no trainer, unreadable target, nothing selected, 
 and leaves the scene as it was: nothing is built until the trajectory file exists.
 """
 
+import os
 import sys
+import time
 from pathlib import Path
 
 import bpy
@@ -116,8 +118,38 @@ def _run(op, plan: fit_targets.FitPlan, cwd: Path, what: str, look: str) -> set:
         op.report({kind}, STATE.last if kind == "ERROR" else f"Flowreel: {what} was fitted already; imported it")
         return {"CANCELLED"} if kind == "ERROR" else {"FINISHED"}
     _launch(Job(plan.argv, kind="fit", cwd=str(cwd)))
+    if waits_here():
+        return run_to_end(op)
     op.report({"INFO"}, f"Flowreel: {'fitting' if plan.how == 'fit' else plan.how + 'ing'} {what}")
     return {"FINISHED"}
+
+
+def waits_here() -> bool:
+    """Background mode (`blender -b`, the bpy module) has no event loop to run the timer, so a script's
+    bpy.ops.flowreel.fit(...) runs the job to its end before it returns. FLOWREEL_BACKGROUND_JOBS=timer keeps
+    the timer there too (the test suite drives it itself, as the UI's event loop would)."""
+    return bool(bpy.app.background) and os.environ.get("FLOWREEL_BACKGROUND_JOBS", "") != "timer"
+
+
+def run_to_end(op) -> set:
+    """Poll the running job as the timer does until it ends (import or report); Ctrl-C cancels it as Cancel
+    does (the fit keeps its checkpoint). FINISHED when it imported or wrote the film, else CANCELLED."""
+    try:
+        while tick() is not None:
+            time.sleep(POLL_SECONDS)
+    except KeyboardInterrupt:
+        job = STATE.job
+        if job is not None and job.running:
+            job.cancel()
+            job.wait(timeout=120.0)
+        STATE.job = None
+        raise
+    finally:
+        if bpy.app.timers.is_registered(tick):
+            bpy.app.timers.unregister(tick)
+    ok = STATE.last_kind == "INFO"
+    op.report({"INFO" if ok else "ERROR"}, STATE.last)
+    return {"FINISHED"} if ok else {"CANCELLED"}
 
 
 def start(op, context, image: str, method: str, quality: str, steps: int, seed: int, look: str,
@@ -214,6 +246,8 @@ def render_command(traj: Path, output: Path, engine: str, opts) -> list[str]:
     args = [str(traj), "-o", str(output), "--engine", engine.lower(), *render_flags(opts)]
     if bpy.app.binary_path:
         return blender_command(bpy.app.binary_path, Path(__file__).parent / "render.py", args)
+    if _prefs.PACKAGE.startswith("bl_ext."):  # an extension's package exists only in this process: run the file
+        return [sys.executable, str(Path(__file__).parent / "render.py"), *args]
     return [sys.executable, "-m", f"{_prefs.PACKAGE}.render", *args]
 
 
@@ -354,11 +388,14 @@ class FLOWREEL_OT_render_film(bpy.types.Operator):
             output = Path(bpy.path.abspath(self.output)) if self.output else traj.with_suffix(suffix)
             opts.check()
             background.check_output(output, background.parse_background(opts.background))
-            _launch(Job(render_command(traj, output, self.engine, opts), kind="render", cwd=str(traj.parent)))
+            argv = render_command(traj, output, self.engine, opts)
+            STATE.output = str(output)
+            _launch(Job(argv, kind="render", cwd=str(traj.parent)))
         except (JobError, ValueError) as e:
             self.report({"ERROR"}, f"Flowreel: {e}")
             return {"CANCELLED"}
-        STATE.output = str(output)
+        if waits_here():
+            return run_to_end(self)
         self.report({"INFO"}, f"Flowreel: rendering {output.name}")
         return {"FINISHED"}
 

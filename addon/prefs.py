@@ -1,4 +1,5 @@
-"""Add-on preferences: the trainer command, the runs folder, the default look and quality.
+"""Add-on preferences: the trainer command (and which trainer runs: core.trainer_source), the runs folder, the
+default look and quality.
 
 No `from __future__ import annotations` here: Blender reads the property annotations as objects.
 """
@@ -9,6 +10,7 @@ from pathlib import Path
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
+from .core import trainer_source
 from .core.jobs import QUALITY
 from .core.options import LOOKS, SceneOptions
 
@@ -30,9 +32,9 @@ class FlowreelPreferences(bpy.types.AddonPreferences):
     bl_idname = PACKAGE
 
     trainer: StringProperty(
-        name="Trainer Command", default="trainer",
-        description="How to run the trainer: `trainer` on PATH, a venv's .../bin/trainer, "
-                    "or `/path/to/python -m flowreel.trainer`")  # fmt: skip
+        name="Trainer Command", default="",
+        description="Empty: the trainer bundled with the extension (full zip), else `trainer` on PATH. Or a "
+                    "command: a venv's .../bin/trainer, or `/path/to/python -m flowreel.trainer`")  # fmt: skip
     runs_dir: StringProperty(name="Runs Folder", subtype="DIR_PATH", default="",
                              description="Where fits keep their checkpoints and trajectories (empty = ~/flowreel_runs)")
     look: EnumProperty(name="Default Look", items=[(v, v.title(), "") for v in LOOKS], default=SceneOptions().look)
@@ -41,16 +43,49 @@ class FlowreelPreferences(bpy.types.AddonPreferences):
     def draw(self, context):
         layout = self.layout
         layout.prop(self, "trainer")
+        box = layout.box()
+        for i, line in enumerate(trainer_lines(self.trainer)):
+            box.label(text=line, icon="CONSOLE" if i == 0 else "NONE")
+        box.operator(FLOWREEL_OT_check_trainer.bl_idname, icon="FILE_REFRESH")
         layout.prop(self, "runs_dir")
         row = layout.row()
         row.prop(self, "look")
         row.prop(self, "quality")
 
 
+# The last Check Trainer's lines, by command: drawing must not start a child (nor import torch) on every redraw.
+_CHECKED: dict[str, list[str]] = {}
+
+
+def trainer_lines(command: str) -> list[str]:
+    """Which trainer runs (cheap: a PATH and sys.path look-up), or the last check's lines with version and device."""
+    if command in _CHECKED:
+        return _CHECKED[command]
+    try:
+        return [f"Trainer: {trainer_source.choose(command).describe()}", "Check Trainer shows its version and device"]
+    except trainer_source.TrainerError as e:
+        return [str(e)]
+
+
+class FLOWREEL_OT_check_trainer(bpy.types.Operator):
+    """Run the trainer's Python once: its version, the file format it writes and its device (CPU, CUDA, MPS)"""
+
+    bl_idname = "flowreel.check_trainer"
+    bl_label = "Check Trainer"
+    bl_options = {"INTERNAL"}
+
+    def execute(self, context):
+        command = get(context).trainer
+        lines = trainer_source.summary(command, device=True)
+        _CHECKED[command] = lines
+        self.report({"INFO"}, " | ".join(lines))
+        return {"FINISHED"}
+
+
 class _Defaults:
     """Preferences of an add-on registered by `addon.register()` from Python, which Blender does not list."""
 
-    trainer = os.environ.get("FLOWREEL_TRAINER", "trainer")
+    trainer = os.environ.get("FLOWREEL_TRAINER", "")
     runs_dir = ""
     look = SceneOptions().look
     quality = "draft"

@@ -8,11 +8,12 @@ import bpy
 from . import compat, fit_ops, fit_text, key_props
 from .ops import FLOWREEL_OT_export_target, FLOWREEL_OT_import, FLOWREEL_OT_import_settings, file_handler_class
 from .panel import VIEW3D_PT_flowreel
-from .prefs import FlowreelPreferences
+from .prefs import FLOWREEL_OT_check_trainer, FlowreelPreferences
 from .props import FlowreelSettings
 
-CLASSES = (FlowreelPreferences, FlowreelSettings, FLOWREEL_OT_import, FLOWREEL_OT_import_settings,
-           *fit_ops.CLASSES, *fit_text.CLASSES, VIEW3D_PT_flowreel, FLOWREEL_OT_export_target, *key_props.CLASSES)
+CLASSES = (FlowreelPreferences, FLOWREEL_OT_check_trainer, FlowreelSettings, FLOWREEL_OT_import,
+           FLOWREEL_OT_import_settings, *fit_ops.CLASSES, *fit_text.CLASSES, VIEW3D_PT_flowreel,
+           FLOWREEL_OT_export_target, *key_props.CLASSES)
 _handler = file_handler_class()
 if _handler is not None:
     CLASSES += (_handler,)

@@ -13,6 +13,7 @@ import re
 import sys
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,17 +55,26 @@ def build(out_dir: Path, repo: Path = REPO) -> Path:
         raise SystemExit(f"error: bl_info version {bl_info_version(addon_dir)} != manifest version {version}")
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{PACKAGE}-{version}.zip"
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".zip", dir=out_dir)
+    with atomic_zip(target) as zf:
+        for src, name in files_to_pack(repo):
+            zf.write(src, name)
+    return target
+
+
+@contextmanager
+def atomic_zip(target: Path):
+    """A ZipFile written under a temporary name beside `target` and renamed onto it when complete; nothing is
+    left behind when writing fails."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".zip", dir=target.parent)
     os.close(fd)
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            for src, name in files_to_pack(repo):
-                zf.write(src, name)
+            yield zf
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 is no mode for a release file
         os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)
         raise
-    return target
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -91,7 +91,7 @@ def test_no_trainer_is_one_line_with_pip(addon_enabled, tmp_path):
     with pytest.raises(RuntimeError) as info:
         bpy.ops.flowreel.fit(filepath=str(picture(tmp_path / "dot.png")))
     msg = str(info.value).strip()
-    assert "\n" not in msg and "not found" in msg and jobs.PIP_INSTALL in msg
+    assert "\n" not in msg and "not found" in msg and jobs.TRAINER_HINT in msg
     assert counts(bpy) == before
 
 

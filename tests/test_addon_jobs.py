@@ -86,14 +86,14 @@ def test_missing_trainer_names_the_pip_command():
     with pytest.raises(JobError) as info:
         jobs.resolve_command("flowreel-no-such-trainer --flag")
     msg = str(info.value)
-    assert "\n" not in msg and "not found" in msg and jobs.PIP_INSTALL in msg
+    assert "\n" not in msg and "not found" in msg and jobs.TRAINER_HINT in msg
     assert jobs.resolve_command(f"{sys.executable} -m flowreel.trainer") == [sys.executable, "-m", "flowreel.trainer"]
 
 
 def test_missing_trainer_module_names_the_pip_command():
     job = Job([sys.executable, "-m", "flowreel_no_such.trainer"]).start()
     assert job.wait(20) == "failed"
-    assert "No module named" in job.message and jobs.PIP_INSTALL in job.message
+    assert "No module named" in job.message and jobs.TRAINER_HINT in job.message
 
 
 def test_render_lines_give_frames_and_eta():

@@ -4,4 +4,5 @@ Never imports bpy; of the add-on it imports only the shared core (`flowreel.addo
 trajectory file, the frames folder, options, errors ...).
 """
 
-__version__ = "0.1.0"
+# the one version number (addon/core/version.py), shared with the add-on and the wheel
+from flowreel.addon.core.version import VERSION as __version__  # noqa: E402,F401

@@ -15,8 +15,6 @@ import json
 import os
 import queue
 import re
-import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,8 +27,8 @@ from .child import child_env, die_with_parent
 from .errors import FlowreelError
 from .options import SceneOptions, scene_flags
 from .svg_head import HEAD_BYTES, looks_like_svg
+from .trainer_source import TRAINER_HINT, TrainerError, resolve
 
-PIP_INSTALL = "pip install flowreel"
 # What each quality costs: the fit and particles of `trainer movie --quality` (trainer/movie.py), so a
 # film made here matches one made there. Draft's shorter fit is fine because exports land exactly.
 QUALITY: dict[str, dict[str, int]] = {
@@ -51,18 +49,13 @@ class JobError(FlowreelError):
 
 
 def resolve_command(command: str) -> list[str]:
-    """The trainer command line (`trainer`, a venv's `.../bin/trainer`, `python -m flowreel.trainer`) as argv
-    with its program found; JobError with the pip command when it is not installed."""
-    argv = shlex.split(command or "trainer")
-    if not argv:
-        argv = ["trainer"]
-    exe = shutil.which(argv[0])
-    if exe is None and os.path.isfile(argv[0]) and os.access(argv[0], os.X_OK):
-        exe = argv[0]
-    if exe is None:
-        raise JobError(f"Flowreel trainer not found ({argv[0]!r}): install it with `{PIP_INSTALL}`, "
-                       "or set the trainer command in the add-on's preferences")  # fmt: skip
-    return [exe, *argv[1:]]
+    """The trainer's command line for the preference `command`: the one set there, else the bundled trainer (the
+    full extension), else `trainer` on PATH (core.trainer_source); JobError (one line) when there is none or
+    its version or file format is not this add-on's."""
+    try:
+        return resolve(command)
+    except TrainerError as e:
+        raise JobError(str(e)) from None
 
 
 def read_head(p: Path, n: int, noun: str, missing: str = "no such file") -> bytes:
@@ -270,7 +263,7 @@ class Job:
         else:
             text = self._errors[-1] if self._errors else ""
         if "No module named" in text and "flowreel" in text:
-            text += f" (install it with `{PIP_INSTALL}`)"
+            text += f" ({TRAINER_HINT})"
         return " ".join(text.split())
 
     def cancel(self) -> None:
