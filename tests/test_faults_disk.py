@@ -232,3 +232,15 @@ def test_a_rendered_frame_on_a_full_disk(full_disk, tmp_path, capsys, monkeypatc
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert len(err) == 1 and "no space left" in err[0] and "frame_0005.png" in err[0], err
     assert not [p.name for p in frames.iterdir() if p.suffix == ".png" or "partial" in p.name]
+
+
+def test_permission_and_quota_errors_are_one_line_too():
+    """Root ignores file modes, so a refused write is checked at the one place that words it."""
+    from flowreel.addon.core.errors import disk_error
+
+    e = disk_error(PermissionError(errno.EACCES, "Permission denied", "/srv/films/film.mp4"))
+    assert str(e) == "cannot write /srv/films/film.mp4: permission denied"
+    e = disk_error(OSError(errno.EDQUOT, "Disk quota exceeded"), "/home/me/traj.npz", needed=3_000_000)
+    assert str(e).startswith("cannot write /home/me/traj.npz: disk quota exceeded (needs 3.0 MB, ")
+    assert disk_error(OSError(errno.ENOENT, "No such file")) is None  # not a disk's problem: left to its caller
+    assert disk_error(ValueError("x")) is None
