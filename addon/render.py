@@ -43,6 +43,7 @@ if __package__ in (None, ""):  # run as a script (`blender -b --python .../rende
 
 from . import encode_fallback  # noqa: E402
 from .core import shapes3d  # noqa: E402
+from .core.background import is_folder_output  # noqa: E402
 from .core.errors import FlowreelError, RenderError, UsageError, disk_error, report_bug  # noqa: E402
 from .core.frames import FRAME_NAME, frame_done  # noqa: E402
 from .core.lock import folder_lock  # noqa: E402
@@ -97,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     folder, videos = output_paths(args)
     if not opts.cache_dir:  # beside the frames, not wherever the user happens to stand
         opts.cache_dir = str(folder.resolve())
+        if args.output and is_folder_output(args.output):  # a PNG-sequence film: its folder holds frames only
+            opts.cache_dir = str(folder.resolve().with_name(f"{folder.name}_cache"))
     if args.samples is not None and args.samples < 1:
         raise RenderError(f"samples must be >= 1, got {args.samples}")
     bpy = _import_bpy()

@@ -60,6 +60,7 @@ def test_each_alpha_format_is_clear_in_the_corners_and_opaque_on_the_points(bpy,
                         f"{FILM_FRAMES}-{FILM_FRAMES}", *FILM_ARGS]) == 0
     centres, _ = project(bpy.context.scene, END, RADIUS)
     cols, rows = centres[:, 0].astype(int), centres[:, 1].astype(int)
+    assert not list(seq.glob("*.pc2"))  # the PNG-sequence film's folder holds its frames (and their record)
     last = {"png": _png(seq / f"frame_{FILM_FRAMES:04d}.png")}
     for film in films:
         decoded = _decode_rgba(ffmpeg_exe, film)

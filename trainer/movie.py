@@ -260,7 +260,8 @@ def summary(result: MovieResult) -> str:
     """The closing lines of `trainer movie`: files, sizes, stage times, fit quality."""
     lines = ["done:"]
     for f in result.files:
-        lines.append(f"  {f}  ({f.stat().st_size / 1e6:.2f} MB)")
+        size = sum(p.stat().st_size for p in f.iterdir() if p.is_file()) if f.is_dir() else f.stat().st_size
+        lines.append(f"  {f}{'/' if f.is_dir() else ''}  ({size / 1e6:.2f} MB)")  # a PNG-sequence film: its frames
     lines.append("  " + ", ".join(f"{k} {v:.1f} s" for k, v in result.stage_seconds.items()))
     if result.excess_tv is not None:
         lines.append(f"  fit quality: excess TV {result.excess_tv:.3f} (0 = as good as sampling the picture)")
