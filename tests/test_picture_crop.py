@@ -93,7 +93,7 @@ def _weights(im: Image.Image) -> np.ndarray:
     return 1 - np.asarray(im.convert("L"), np.float32) / 255
 
 
-@pytest.mark.parametrize("spoil", ["jpeg", "specks", "halo", "noise"])
+@pytest.mark.parametrize("spoil", ["jpeg", "specks", "halo", "noise", "photo"])
 def test_box_is_robust(tmp_path, spoil):
     clean = _padded(_logo())
     want = np.array(_true_box(clean))
@@ -107,11 +107,15 @@ def test_box_is_robust(tmp_path, spoil):
         d.rectangle([880, 480, 882, 482], fill=(60, 60, 60))
     elif spoil == "halo":
         im = im.filter(ImageFilter.GaussianBlur(2))
-    else:  # faint grain over the whole paper
+    elif spoil == "noise":  # faint grain over the whole paper
         grain = np.random.default_rng(0).uniform(0, 14, (im.height, im.width, 1))
         im = Image.fromarray(np.clip(np.asarray(im, np.float64) - grain, 0, 255).astype(np.uint8))
+    else:  # a photo of a print: grey, grainy paper that covers far more of the picture than the ink does
+        grain = np.random.default_rng(1).normal(0, 3, (im.height, im.width, 1))
+        im = Image.fromarray(np.clip(np.asarray(im, np.float64) * 0.9 + grain, 0, 255).astype(np.uint8))
     got = np.array(ink_box(_weights(im)))
-    assert np.abs(got - want).max() <= (4 if spoil == "halo" else 1), (got, want)
+    # JPEG rings inside the 8x8 blocks an edge crosses; a blur's halo is ink a viewer sees, a few pixels of it
+    assert np.abs(got - want).max() <= {"jpeg": 6, "halo": 4}.get(spoil, 1), (got, want)
 
 
 def test_a_tagline_and_a_full_stop_are_ink_not_specks():
@@ -156,3 +160,19 @@ def test_a_picture_with_depth_is_cropped_and_its_saved_copy_says_so(tmp_path):
     with np.load(tmp_path / "target.npz", allow_pickle=False) as z:
         back = PictureSlab.from_saved(z, json.loads(str(z["info"])))
     assert back.meta() == slab.meta() and back.meta()["crop_box"] == [64, 304, 376, 436]
+
+
+def test_a_big_photo_is_decoded_again_finely_enough_for_its_crop(tmp_path):
+    """A JPEG decoded at 1/4 scale for its whole canvas would leave a small mark a few dozen pixels; the
+    crop decodes it again at the scale its ink needs, so the mark gets the whole working size."""
+    im = Image.new("RGB", (3200, 2400), (245, 245, 240))
+    d = ImageDraw.Draw(im)
+    d.ellipse([1400, 1000, 1900, 1500], fill=(15, 15, 15))
+    d.ellipse([1500, 1100, 1800, 1400], fill=(245, 245, 240))  # a ring 100 px wide
+    im.save(tmp_path / "photo.jpg", quality=90)
+    got = load_density(tmp_path / "photo.jpg")
+    x0, y0, x1, y1 = got.crop_box
+    assert abs(x0 - 1390) <= 6 and abs(y0 - 990) <= 6 and abs(x1 - 1911) <= 6 and abs(y1 - 1511) <= 6
+    assert max(got.shape) == 512  # the ring's 521 px box, shrunk to the working size (not grown from 130 px)
+    ring = got.weights[got.shape[0] // 2] > got.weights.max() / 2
+    assert ring.sum() == pytest.approx(2 * 100 * 512 / (x1 - x0), abs=4)
