@@ -160,7 +160,7 @@ def test_movie_cache_key_includes_the_landing(tmp_path, monkeypatch):
 
     seen, rendered = [], []
 
-    def fake_export(run, n, frames, seed=0, landing="exact"):  # a valid tiny file: the render is stopped anyway
+    def fake_export(run, n, frames, seed=0, landing="exact", **_):  # a valid tiny file: the render is stopped anyway
         seen.append(landing)
         t = np.linspace(0, 1, frames, dtype=np.float32)
         pos = np.zeros((frames, 3, 2), np.float32) + t[:, None, None]
