@@ -42,6 +42,7 @@ class VIEW3D_PT_flowreel(bpy.types.Panel):
             col.prop(s, "color_start_color")
         col.prop(s, "size_start")
         col.prop(s, "size_end")
+        col.prop(s, "trail")
         col.prop(s, "background_kind")
         if s.background_kind == "COLOR":
             col.prop(s, "background_color")

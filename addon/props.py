@@ -97,6 +97,8 @@ class OptionProps:
                               default=_D.size_start, min=0.0, max=20.0, soft_max=4.0)
     size_end: FloatProperty(name="Size End", description="Particle size at the end, a factor of the radius",
                             default=_D.size_end, min=0.0, max=20.0, soft_max=4.0)
+    trail: FloatProperty(name="Trail", description="Seconds of tapering ghosts behind moving particles (0 = none)",
+                         default=_D.trail, min=0.0, max=10.0, soft_max=1.0, unit="TIME_ABSOLUTE")
     background_kind: EnumProperty(name="Background", items=_BACKGROUND_ITEMS, default="LOOK")
     background_color: FloatVectorProperty(name="Background Colour", subtype="COLOR_GAMMA", size=3, min=0.0, max=1.0,
                                           default=(1.0, 1.0, 1.0))
@@ -133,6 +135,7 @@ class OptionProps:
             hold_keys=self.hold_keys,
             background=self.background_option(),
             color_start=self.color_start_option(), size_start=self.size_start, size_end=self.size_end,
+            trail=self.trail,
         )
 
     def copy_from(self, other) -> None:

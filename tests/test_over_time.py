@@ -131,5 +131,5 @@ def test_sidebar_properties_give_the_options(addon_registered):
     s.color_start_kind, s.color_start_color, s.size_start, s.size_end = "COLOR", (0.0, 0.5, 1.0), 0.25, 2.0
     o = s.to_options()
     assert (o.color_start, o.size_start, o.size_end) == ("#0080ff", 0.25, 2.0)
-    s.color_start_kind = "NOISE"
-    assert s.to_options().color_start == "noise"
+    s.color_start_kind, s.trail = "NOISE", 0.3
+    assert (s.to_options().color_start, s.to_options().trail) == ("noise", pytest.approx(0.3))
