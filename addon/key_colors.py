@@ -37,7 +37,7 @@ def per_key_colors(opts: SceneOptions, key_colors: np.ndarray | None, start: np.
     return per_key
 
 
-def _typed(sockets, kind: str):
+def typed_socket(sockets, kind: str):
     """The socket of type `kind` in use: 3.x nodes carry one hidden socket per data type."""
     return next(s for s in sockets if s.type == kind and getattr(s, "enabled", True))
 
@@ -60,12 +60,12 @@ def install(obj: bpy.types.Object, modifier, colors: Sequence[np.ndarray], opts:
         read.data_type = "FLOAT_COLOR"
         read.inputs["Name"].default_value = ATTRIBUTE.format(k)
         # weight = clamp(1 - |s - k|): 1 on key k, 0 from the neighbouring keys on
-        diff = _math(ng, "SUBTRACT", s_out, float(k))
-        dist = _math(ng, "ABSOLUTE", diff.outputs[0])
-        weight = _math(ng, "SUBTRACT", 1.0, dist.outputs[0], clamp=True)
+        diff = math_node(ng, "SUBTRACT", s_out, float(k))
+        dist = math_node(ng, "ABSOLUTE", diff.outputs[0])
+        weight = math_node(ng, "SUBTRACT", 1.0, dist.outputs[0], clamp=True)
         scaled = ng.nodes.new("ShaderNodeVectorMath")
         scaled.operation = "SCALE"
-        ng.links.new(_typed(read.outputs, "RGBA"), scaled.inputs[0])
+        ng.links.new(typed_socket(read.outputs, "RGBA"), scaled.inputs[0])
         ng.links.new(weight.outputs[0], scaled.inputs["Scale"])
         for i, node in enumerate((read, diff, dist, weight, scaled)):
             node.location = (-1400 + 180 * i, -250 - 220 * k)
@@ -86,7 +86,7 @@ def install(obj: bpy.types.Object, modifier, colors: Sequence[np.ndarray], opts:
     store.location = (-300, 0)
     mesh_link = next(link for link in ng.links if link.to_node == to_points and link.to_socket.name == "Mesh")
     ng.links.new(mesh_link.from_socket, store.inputs["Geometry"])
-    ng.links.new(total, _typed(store.inputs, "RGBA"))
+    ng.links.new(total, typed_socket(store.inputs, "RGBA"))
     ng.links.new(store.outputs["Geometry"], to_points.inputs["Mesh"])
     return identifier
 
@@ -112,7 +112,7 @@ def key_fcurve(obj: bpy.types.Object, modifier, identifier: str, opts: SceneOpti
     timing.key_fcurve(fc, opts, frame_start=frame_start, samples=range(timing.n_keys(opts)))
 
 
-def _math(ng, operation: str, a, b=None, clamp: bool = False):
+def math_node(ng, operation: str, a, b=None, clamp: bool = False):
     node = ng.nodes.new("ShaderNodeMath")
     node.operation = operation
     node.use_clamp = clamp

@@ -53,10 +53,10 @@ def install(obj: bpy.types.Object, modifier, opts: SceneOptions, colors: np.ndar
         _blend_start_color(ng, to_points, s_out)
     if sized:
         radius_link = next(link for link in ng.links if link.to_node == to_points and link.to_socket.name == "Radius")
-        progress = key_colors._math(ng, "DIVIDE", s_out, float(max(1, timing.n_keys(opts) - 1)))
-        span = key_colors._math(ng, "MULTIPLY", progress.outputs[0], float(opts.size_end - opts.size_start))
-        factor = key_colors._math(ng, "ADD", span.outputs[0], float(opts.size_start))
-        radius = key_colors._math(ng, "MULTIPLY", radius_link.from_socket, factor.outputs[0])
+        progress = key_colors.math_node(ng, "DIVIDE", s_out, float(max(1, timing.n_keys(opts) - 1)))
+        span = key_colors.math_node(ng, "MULTIPLY", progress.outputs[0], float(opts.size_end - opts.size_start))
+        factor = key_colors.math_node(ng, "ADD", span.outputs[0], float(opts.size_start))
+        radius = key_colors.math_node(ng, "MULTIPLY", radius_link.from_socket, factor.outputs[0])
         ng.links.new(radius.outputs[0], to_points.inputs["Radius"])
         for i, node in enumerate((progress, span, factor, radius)):
             node.location = (-700 + 150 * i, 300)
@@ -70,8 +70,8 @@ def _blend_start_color(ng, to_points, s_out) -> None:
         read = ng.nodes.new("GeometryNodeInputNamedAttribute")
         read.data_type = "FLOAT_COLOR"
         read.inputs["Name"].default_value = name
-        reads.append(key_colors._typed(read.outputs, "RGBA"))
-    weight = key_colors._math(ng, "MULTIPLY", s_out, 1.0, clamp=True)
+        reads.append(key_colors.typed_socket(read.outputs, "RGBA"))
+    weight = key_colors.math_node(ng, "MULTIPLY", s_out, 1.0, clamp=True)
     diff = _vector(ng, "SUBTRACT", reads[1], reads[0])
     scaled = _vector(ng, "SCALE", diff.outputs[0], None)
     ng.links.new(weight.outputs[0], scaled.inputs["Scale"])
@@ -82,7 +82,7 @@ def _blend_start_color(ng, to_points, s_out) -> None:
     store.inputs["Name"].default_value = key_colors.DISPLAY
     mesh_link = next(link for link in ng.links if link.to_node == to_points and link.to_socket.name == "Mesh")
     ng.links.new(mesh_link.from_socket, store.inputs["Geometry"])
-    ng.links.new(total.outputs[0], key_colors._typed(store.inputs, "RGBA"))
+    ng.links.new(total.outputs[0], key_colors.typed_socket(store.inputs, "RGBA"))
     ng.links.new(store.outputs["Geometry"], to_points.inputs["Mesh"])
     for i, node in enumerate((weight, diff, scaled, total, store)):
         node.location = (-900 + 160 * i, -120)
