@@ -124,3 +124,28 @@ def test_front_and_axis_flags_take_values_that_start_with_a_minus():
 
     with pytest.raises(UsageError, match=r"^argument --front: unknown front 'sideways': choose auto, -y"):
         build_parser().parse_args(["movie", "w.obj", "-o", "w.mp4", "--front=sideways"])
+
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+def test_a_binary_ply_of_mixed_polygons_is_read_with_its_colours(tmp_path, endian):
+    """Blender's PLY exporter writes quads and n-gons (trimesh refuses mixed lists): fanned into triangles."""
+    from flowreel.trainer.ply_polygons import PlyError, read_polygon_ply
+
+    verts = np.array([(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (2, 0, 0), (2, 1, 1)], dtype=endian + "f4")
+    rgba = np.array([(255, 0, 0, 255)] * 3 + [(0, 0, 255, 255)] * 3, dtype=np.uint8)
+    polys = [(0, 1, 2, 3), (1, 4, 5), (1, 4, 5, 2, 3)]  # a quad, a triangle, a pentagon
+    name = {"<": "binary_little_endian", ">": "binary_big_endian"}[endian]
+    head = (f"ply\nformat {name} 1.0\ncomment made by hand\nelement vertex 6\nproperty float x\nproperty float y\n"
+            "property float z\nproperty uchar red\nproperty uchar green\nproperty uchar blue\nproperty uchar alpha\n"
+            "element face 3\nproperty list uchar uint vertex_indices\nend_header\n").encode()
+    vrows = b"".join(v.tobytes() + c.tobytes() for v, c in zip(verts, rgba, strict=True))
+    frows = b"".join(bytes([len(p)]) + np.array(p, dtype=endian + "u4").tobytes() for p in polys)
+    path = tmp_path / "mixed.ply"
+    path.write_bytes(head + vrows + frows)
+    v, f, c = read_polygon_ply(str(path))
+    np.testing.assert_allclose(v, verts.astype(np.float64))
+    assert f.tolist() == [[0, 1, 2], [0, 2, 3], [1, 4, 5], [1, 4, 5], [1, 5, 2], [1, 2, 3]]
+    assert np.array_equal(c, rgba)
+    path.write_bytes(head + vrows + frows[:-3])
+    with pytest.raises(PlyError, match="ends inside its faces"):
+        read_polygon_ply(str(path))
