@@ -195,7 +195,8 @@ def test_picture_with_depth_is_a_slab(tmp_path, one_torch_thread):
     img[10:30, 5:25] = (200, 0, 0)  # a red square on the left
     img[10:30, 40:55] = (0, 0, 200)  # a blue bar on the right
     Image.fromarray(img).save(tmp_path / "two.png")
-    run = load_run(fit_tiny(tmp_path / "two.png", tmp_path / "run", depth=1.0))
+    # the 60x40 canvas pixel for pixel (no crop to the ink, no smooth resampling: tests/test_picture_*.py)
+    run = load_run(fit_tiny(tmp_path / "two.png", tmp_path / "run", depth=1.0, crop="none", max_side=60))
     t = run.density
     assert t.extent == pytest.approx([-4, 4, -8 / 3, 8 / 3, -0.5, 0.5])
     traj = export_trajectories(run, N, 3, progress=False)
