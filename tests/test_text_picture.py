@@ -37,6 +37,7 @@ def test_text_density_and_key(tmp_path):
     copy = tmp_path / "same.ttf"
     shutil.copy(DEFAULT_FONT, copy)
     assert d.sha256 == text_key("Hi", None, 256) == text_key("Hi", copy, 256)  # the font by its bytes, not its path
+    assert load_text_density("Hi", copy, max_side=256).sha256 == d.sha256  # a font named with --font
     other = tmp_path / "other.ttf"  # other bytes: another font as far as the key goes
     other.write_bytes(DEFAULT_FONT.read_bytes() + b"\0")
     others = {text_key("Ho", None, 256), text_key("Hi", None, 512), text_key("Hi", other, 256)}
@@ -71,6 +72,7 @@ def test_bad_fonts_are_one_line_and_write_nothing(tmp_path, capsys):
         ([], "or --text WORDS"),
         (["--text", "Hi", "--fill", "volume"], "--fill applies to 3-D files"),
         (["--text", "Hi", "--invert"], "--invert applies to pictures"),
+        (["--text", "Hi 字"], "the default font (DejaVu Sans) has no glyph for 字"),
     ],
 )
 def test_bad_text_is_one_line(tmp_path, capsys, args, says):

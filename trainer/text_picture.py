@@ -68,10 +68,27 @@ def _box(font: ImageFont.FreeTypeFont, text: str) -> tuple[int, int, int, int]:
     return math.floor(box[0]), math.floor(box[1]), math.ceil(box[2]), math.ceil(box[3])  # floats in Pillow 11
 
 
+def _glyph(font: ImageFont.FreeTypeFont, char: str) -> tuple[tuple[int, int], bytes]:
+    mask = font.getmask(char)
+    return mask.size, bytes(mask)
+
+
+def missing_glyphs(font: ImageFont.FreeTypeFont, text: str) -> list[str]:
+    """The characters of `text` that `font` draws as its "missing glyph" box (a private-use character's)."""
+    notdef = _glyph(font, "\U0010fffd")
+    return [c for c in dict.fromkeys(text) if not c.isspace() and _glyph(font, c) == notdef]
+
+
 def render_text(text: str, font: str | os.PathLike | None = None, max_side: int = 512) -> Image.Image:
     """The text as an RGBA image (white, alpha = coverage) whose longer side is about `max_side`."""
     text = clean_text(text)
-    x0, y0, x1, y1 = _box(load_font(font, _REF_SIZE), text)
+    ref = load_font(font, _REF_SIZE)
+    missing = missing_glyphs(ref, text)
+    if missing:
+        which = f"--font {os.path.basename(os.fspath(font))}" if font is not None else "the default font (DejaVu Sans)"
+        raise TextError(f"{which} has no glyph for {' '.join(missing[:8])} (it would draw boxes): name a font that "
+                        "has them with --font")  # fmt: skip
+    x0, y0, x1, y1 = _box(ref, text)
     if x1 <= x0 or y1 <= y0:
         raise TextError(f"--text {text!r} draws nothing in this font (only blank characters)")
     inner = max_side * (1 - 2 * MARGIN)
