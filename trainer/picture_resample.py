@@ -5,7 +5,9 @@ working size with a bicubic filter, its curves are curves and its colours blend,
 (a working pixel by weight, uniform inside it) lies at a sub-pixel position of the source.
 
 - Colour premultiplied by the ink's weight (alpha, or darkness on paper): neither a transparent pixel's
-  colour nor the paper's white bleeds into the ink, so a red mark stays red to its edge.
+  colour nor the paper's white bleeds into the ink, so a red mark stays red to its edge. Colours are
+  interpolated bilinearly (positive weights: each new colour is a blend of its neighbours' colours, never
+  a hue none of them has, as ringing ratios of two faint values would give); the ink itself bicubically.
 - Clamped to the source's local range (the 2x2 source pixels around each new pixel): bicubic rings
   near hard edges, and the ringing would put faint ink on the empty background (and negative weight
   inside); clamped, an empty neighbourhood stays exactly empty and a solid one exactly solid.
@@ -33,6 +35,10 @@ def _local_range(chan: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, n
     return np.minimum.reduce(corners), np.maximum.reduce(corners)
 
 
+def _bilinear(chan: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.asarray(Image.fromarray(np.ascontiguousarray(chan, dtype=np.float32)).resize(size, Image.BILINEAR))
+
+
 def _bicubic(chan: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """One float channel resized to (w, h) by bicubic interpolation, clamped to its local source range."""
     out = np.asarray(Image.fromarray(np.ascontiguousarray(chan, dtype=np.float32)).resize(size, Image.BICUBIC))
@@ -51,8 +57,8 @@ def upsample(rgba: np.ndarray, weight: np.ndarray, size: tuple[int, int]) -> tup
     ink = _bicubic(w, size)
     out = np.empty((size[1], size[0], 4), np.float32)
     out[..., 3] = _bicubic(src[..., 3], size)
+    near = _bilinear(w, size)
     for k in range(3):
-        straight = _bicubic(src[..., k], size)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[..., k] = np.where(ink > 0, _bicubic(src[..., k] * w, size) / ink, straight)
+            out[..., k] = np.where(near > 0, _bilinear(src[..., k] * w, size) / near, _bilinear(src[..., k], size))
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), ink
