@@ -444,7 +444,7 @@ def load_density(
         raise DensityError(f"max_side must be at least {MIN_SIDE}, got {max_side}")
     if crop not in picture_crop.CROPS:
         raise DensityError(f"--crop must be one of {', '.join(picture_crop.CROPS)}, got {crop!r}")
-    if frame is not None and (isinstance(frame, bool) or int(frame) != frame or frame < 0):
+    if frame is not None and (isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) or frame < 0):
         raise DensityError(f"--frame must be a frame number >= 0, got {frame}")
     max_side = int(max_side)
     check_readable(path, _fail, "an image file")
