@@ -6,6 +6,7 @@ import importlib
 import os
 import shutil
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,26 @@ def pytest_collection_modifyitems(config, items):
     if binary:
         config.hook.pytest_deselected(items=binary)
         items[:] = [it for it in items if it not in binary]
+
+
+_SESSION_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _SESSION_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """bpy 4.2 segfaults at interpreter exit, in its C++ static destructors, once Blender's own glTF exporter has
+    run (`import bpy; bpy.ops.export_scene.gltf(...)` and exit: SIGSEGV; test_addon_3d_front exports glTF), which
+    would turn a passing LTS run into a failure. With every report written, leave without those destructors.
+    The add-on's own exit is checked in fresh interpreters (tests/test_addon_exit.py), so this hides nothing of ours."""
+    bpy = sys.modules.get("bpy")
+    if BPY_MATRIX and bpy is not None and tuple(bpy.app.version) < (4, 5, 0) and _SESSION_STATUS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_SESSION_STATUS[-1])
 
 
 @pytest.fixture(autouse=True)
