@@ -56,6 +56,13 @@ def frame_finisher(bpy, scene, opts: SceneOptions) -> Callable[[Path], None] | N
     return finish
 
 
+def check_background(bpy, opts: SceneOptions) -> None:
+    """RenderError (one line) when the background is a picture Blender cannot read."""
+    bg = parse_background(opts.background)
+    if bg.kind == "picture":
+        read_image(bpy, bg.path)
+
+
 def read_image(bpy, path: str | Path) -> np.ndarray:
     """Any picture Blender reads, as uint8 RGBA [H, W, 4] with rows top to bottom (its stored values:
     8-bit files come back byte for byte)."""

@@ -103,12 +103,13 @@ def run(args: argparse.Namespace) -> int:
     if args.samples is not None and args.samples < 1:
         raise RenderError(f"samples must be >= 1, got {args.samples}")
     bpy = _import_bpy()
-    from .alpha_frames import prepare_scene
+    from .alpha_frames import check_background, prepare_scene
     from .engines import configure_engine  # bpy-dependent modules: after the check above
     from .film_timing import film_options
     from .scene import build_scene
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
+    check_background(bpy, opts)  # a picture Blender cannot read fails before anything is written
     scene = bpy.context.scene
     t0 = time.monotonic()
     points = build_scene(scene, args.traj, opts)

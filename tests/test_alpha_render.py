@@ -119,6 +119,15 @@ def test_colour_and_picture_backgrounds_fill_the_frame(bpy, traj, tmp_path):
         assert (np.abs(on - want).max(axis=1) > 60).all()  # the points show over it
 
 
+def test_unreadable_background_picture_is_one_line_and_writes_nothing(bpy, traj, tmp_path, capsys):
+    bad = tmp_path / "plate.png"
+    bad.write_text("not a picture")
+    rc = render.main([str(traj), "-o", str(tmp_path / "f.mp4"), "--background", str(bad), *FILM_ARGS])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "plate.png" in err[0]
+    assert not (tmp_path / "f_frames").exists()
+
+
 @pytest.mark.parametrize("out", ["film.mp4", "film.gif"])
 def test_mp4_and_gif_refuse_transparent(bpy, traj, tmp_path, capsys, out):
     rc = render.main([str(traj), "-o", str(tmp_path / out), "--background", "transparent", *FILM_ARGS])
