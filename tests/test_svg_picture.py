@@ -63,7 +63,8 @@ def test_fit_svg_forms_its_picture(tmp_path):
     svg = _write(tmp_path / "logo.svg", LOGO)
     out = tmp_path / "logo.npz"
     code = main(["fit", str(svg), "--out", str(tmp_path / "run"), "--steps", "30", "--export", str(out),
-                 "--particles", "8000", "--frames", "3", "--max-side", "240", "--eval-samples", "1000", "-q"])
+                 "--particles", "8000", "--frames", "3", "--max-side", "240", "--eval-samples", "1000",
+                 "--tol", "1e-2", "-q"])  # fmt: skip  (a loose solver: the ends land exactly anyway)
     assert code == 0
     traj = trajformat.read(out)
     assert traj.meta["image"]["name"] == "logo.svg"
