@@ -10,6 +10,7 @@ and leaves the scene as it was: nothing is built until the trajectory file exist
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
 
 from . import prefs as _prefs
-from .core import background, fit_targets
+from .core import background, fit_targets, trainer_source
 from .core.atomic import atomic_write
 from .core.errors import FlowreelError
 from .core.jobs import Job, JobError, blender_command, render_flags, resolve_command
@@ -244,11 +245,29 @@ def _launch(job: Job) -> None:
 def render_command(traj: Path, output: Path, engine: str, opts) -> list[str]:
     """The render script as a child: this very Blender in the background, or (bpy module) this Python."""
     args = [str(traj), "-o", str(output), "--engine", engine.lower(), *render_flags(opts)]
+    script = Path(__file__).parent / "render.py"
+    site = trainer_source.bundled_site()  # the full zip's wheels (the encode's ffmpeg-python and ffmpeg)
     if bpy.app.binary_path:
-        return blender_command(bpy.app.binary_path, Path(__file__).parent / "render.py", args)
-    if _prefs.PACKAGE.startswith("bl_ext."):  # an extension's package exists only in this process: run the file
-        return [sys.executable, str(Path(__file__).parent / "render.py"), *args]
+        return blender_command(bpy.app.binary_path, script, args, site=str(site) if site else None)
+    if site is not None or _prefs.PACKAGE.startswith("bl_ext."):
+        # an extension's package exists only in this process: run its file, the wheels' folder on the path
+        return [sys.executable, "-c", _RUN_SCRIPT, str(site or ""), str(script), *args]
     return [sys.executable, "-m", f"{_prefs.PACKAGE}.render", *args]
+
+
+def render_env() -> dict[str, str]:
+    """The render child's environment over this one's. With the full extension's wheels installed, the child's
+    Blender (the bpy module, or `blender -b --factory-startup`) sees no extension enabled, and its start-up would
+    remove the wheels of every extension it does not see enabled, the trainer's among them: it gets an
+    extensions folder of its own (empty), and the wheels' folder on its path instead (render_command)."""
+    if trainer_source.bundled_site() is None:
+        return {}
+    return {"BLENDER_USER_EXTENSIONS": str(Path(tempfile.gettempdir()) / "flowreel-render-extensions")}
+
+
+# argv: [-c, SITE, SCRIPT, args...] -> SITE appended to sys.path (if any), SCRIPT run as __main__ with its args
+_RUN_SCRIPT = ("import runpy, sys; site = sys.argv.pop(1); sys.path.extend([site] if site else []); "
+               "sys.argv.pop(0); runpy.run_path(sys.argv[0], run_name='__main__')")  # fmt: skip
 
 
 def stop() -> None:
@@ -390,7 +409,7 @@ class FLOWREEL_OT_render_film(bpy.types.Operator):
             background.check_output(output, background.parse_background(opts.background))
             argv = render_command(traj, output, self.engine, opts)
             STATE.output = str(output)
-            _launch(Job(argv, kind="render", cwd=str(traj.parent)))
+            _launch(Job(argv, kind="render", cwd=str(traj.parent), env=render_env()))
         except (JobError, ValueError) as e:
             self.report({"ERROR"}, f"Flowreel: {e}")
             return {"CANCELLED"}

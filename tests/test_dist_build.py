@@ -1,7 +1,8 @@
 """Release artefacts (scripts/build_dist.py): the wheel and sdist pass `twine check`, every zip passes Blender's
 own `blender_ext.py validate`, and the full linux-x64 zip, installed by Blender's extension API into a fresh user
 folder of the bpy 5.0 module in a venv with no torch and no `trainer` on PATH, fits a picture from
-bpy.ops.flowreel.fit and imports the point cloud (the bundled trainer, run with that venv's own Python).
+bpy.ops.flowreel.fit and imports the point cloud (the bundled trainer, run with that venv's own Python), then
+renders a film with bpy.ops.flowreel.render_film; both run to their end in background mode.
 
 The full zip needs the wheel cache (`make dist-cache`: .dist-cache/linux-x64, about 320 MB, filled once) and
 the torch-free venv with bpy (`make dist-cache` too: .venv-dist/bpy-5.0); under CI=true their absence fails.
@@ -140,6 +141,14 @@ obj = bpy.data.objects.get("Flowreel Points")
 out["vertices"] = len(obj.data.vertices) if obj else 0
 traj = bpy.context.scene.flowreel.filepath
 out["traj_in_runs"] = traj.startswith(args["runs"])
+# Render Film runs to its end too: a few tiny Workbench frames (the extension's render.py by its path)
+s = bpy.context.scene.flowreel
+s.seconds, s.fps, s.hold_start, s.hold_end, s.resolution = 0.5, 8, 0.0, 0.0, (64, 36)
+film = os.path.join(args["runs"], "film.mp4")
+out["render"] = sorted(bpy.ops.flowreel.render_film(engine="WORKBENCH", output=film))
+out["film"] = os.path.isfile(film) and os.path.getsize(film) > 0
+# the render child's Blender start-up left the extension's wheels in place (fit_ops.render_env)
+out["still_bundled"] = trainer_source.choose("").kind
 print("FLOWREEL_RESULT " + json.dumps(out))
 """
 
@@ -166,7 +175,8 @@ def test_full_zip_installs_into_a_torch_free_bpy_and_fits(full_linux_zip, tmp_pa
     out = json.loads(lines[-1].split(" ", 1)[1])
     assert out == {"torch_in_venv": False, "trainer_on_path": None, "install": ["FINISHED"], "kind": "bundled",
                    "python": True, "site_in_user_folder": True, "fit": ["FINISHED"], "vertices": 500,
-                   "traj_in_runs": True}, out
+                   "traj_in_runs": True, "render": ["FINISHED"], "film": True,
+                   "still_bundled": "bundled"}, out
 
 
 LIGHT_ZIP_FITS = r"""

@@ -114,3 +114,18 @@ def test_a_compiled_launcher_is_not_probed(tmp_path):
     t = trainer_source.choose(str(exe))
     assert t == Trainer("set", (str(exe),), "") and trainer_source.identity(t) == {}
     assert trainer_source.check(t) is t  # unknown: the fit itself reports what goes wrong
+
+
+def test_preferences_show_which_trainer_runs_and_check_adds_version_and_device(addon_registered, monkeypatch):
+    from flowreel.addon import prefs
+
+    bpy = addon_registered
+    command = f"{sys.executable} -m flowreel.trainer"
+    monkeypatch.setattr(prefs._Defaults, "trainer", command)
+    monkeypatch.setattr(prefs, "_CHECKED", {})
+    assert prefs.trainer_lines(command) == [f"Trainer: set in the preferences: {command}",
+                                            "Check Trainer shows its version and device"]  # fmt: skip
+    assert bpy.ops.flowreel.check_trainer() == {"FINISHED"}
+    lines = prefs.trainer_lines(command)
+    assert lines[1] == f"Version {version.VERSION} (writes {trajformat.FORMAT}); add-on {version.VERSION}"
+    assert lines[2].startswith(("Device: CPU (torch ", "Device: CUDA (torch "))

@@ -106,13 +106,15 @@ def fit_command(trainer: list[str], image: str | os.PathLike, run_dir: Path, *, 
     return argv, export
 
 
-def blender_command(blender: str, script: str | os.PathLike, args: list[str]) -> list[str]:
+def blender_command(blender: str, script: str | os.PathLike, args: list[str], site: str | None = None) -> list[str]:
     """`blender -b` running the render script with `args`: the one spelling of it (trainer and add-on).
 
     --python-exit-code: a Python error in the script (an import that fails, a bug) exits non-zero
-    instead of 0, so the job is not reported as done."""
-    return [blender, "-b", "--factory-startup", "--python-exit-code", "3", "--python", os.fspath(script), "--",
-            *args]  # fmt: skip
+    instead of 0, so the job is not reported as done. `site`: a folder appended to the script's sys.path
+    first (the full extension's wheels: ffmpeg-python and imageio-ffmpeg's ffmpeg for the encode)."""
+    first = ["--python-expr", f"import sys; sys.path.append({os.fspath(site)!r})"] if site else []
+    return [blender, "-b", "--factory-startup", "--python-exit-code", "3", *first, "--python", os.fspath(script),
+            "--", *args]  # fmt: skip
 
 
 def render_flags(opts: SceneOptions) -> list[str]:
@@ -137,6 +139,7 @@ class Job:
     argv: list[str]
     kind: str = "fit"  # "fit" or "render": a label, and how to read the lines
     cwd: str | None = None
+    env: dict[str, str] = field(default_factory=dict)  # set in the child's environment, over this one's
     state: str = "new"
     stage: str = ""
     step: int = 0
@@ -156,7 +159,7 @@ class Job:
     _cancelled: bool = False
 
     def start(self) -> Job:
-        env = child_env(dict(os.environ, PYTHONUNBUFFERED="1"))
+        env = child_env(dict(os.environ, PYTHONUNBUFFERED="1", **self.env))
         try:
             # The child dies with Blender (core.child): a crash or kill of Blender leaves no fit or render behind.
             self._proc = subprocess.Popen(
