@@ -96,6 +96,9 @@ def test_svgz_is_read(tmp_path):
     assert d.weights.sum() > 0 and d.shape[1] == 128
 
 
+USE_BOMB = (f'<svg {SVG} width="99" height="99"><defs><g id="g0"><rect width="1" height="1"/></g>'  # 10^8 rects
+            + "".join(f'<g id="g{i}">' + f'<use href="#g{i - 1}"/>' * 10 + "</g>" for i in range(1, 9))
+            + '</defs><use href="#g8"/></svg>')  # fmt: skip
 BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "lol">'
                   + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(9))
                   + f']><svg {SVG} width="10" height="10"><text>&j;</text></svg>')  # fmt: skip
@@ -108,6 +111,7 @@ BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "lol">'
         ("empty.svg", "", "malformed XML"),
         ("page.svg", "<html><body>hi</body></html>", "not an SVG"),
         ("laughs.svg", BILLION_LAUGHS, "entity expansion"),
+        ("uses.svg", USE_BOMB, "cannot render the SVG"),  # resvg's node limit, in one line
         ("xxe.svg", '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
                     f'<svg {SVG} width="10" height="10"><text>&x;</text></svg>', "external entity"),
         ("param.svg", '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY % p SYSTEM "http://example.com/x.dtd"> %p;]>'
