@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e ".[dev,blender]"
+	$(BIN)/pip install -q -e ".[dev,blender,cluster]"
 	touch $@
 
 # Debian's blender (3.4, for `blender -b` tests and, under xvfb-run, the real-UI test) and ffmpeg; installed

@@ -181,6 +181,22 @@ def add_landing(p) -> None:
                    "flow: the flow's own ends (default: %(default)s)")  # fmt: skip
 
 
+def add_cluster(p: argparse.ArgumentParser) -> None:
+    """--cluster ADDRESS: render (and fit a sequence's flows) on a Ray cluster (trainer/cluster/)."""
+
+    def address(text: str) -> str:
+        from flowreel.trainer.cluster.connect import check_address
+
+        try:
+            return check_address(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    p.add_argument("--cluster", type=address, metavar="ADDRESS",
+                   help="render on a Ray cluster: HOST:PORT or ray://HOST:PORT (its head), auto (the cluster this "
+                   "machine belongs to) or local (one started for this run); needs flowreel[cluster]")  # fmt: skip
+
+
 def add_progress(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", choices=("bar", "json", "none"), default="bar",
                    help="bar: human progress on stderr (default); json: one JSON object per line on stdout, "

@@ -11,6 +11,7 @@ from flowreel.addon.core.errors import UsageError
 from flowreel.addon.core.options import add_scene_flags, number
 from flowreel.trainer.cli_args import (
     EXIT_INTERRUPTED,
+    add_cluster,
     add_picture_options,
     add_target_options,
     add_text_options,
@@ -27,6 +28,7 @@ from flowreel.trainer.cli_sequence import add_sequence_options
 # ---- render ------------------------------------------------------------------------------------
 def _render_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blender", metavar="PATH", help="render with this Blender executable instead of the bpy module")
+    add_cluster(p)
     p.add_argument("traj", type=Path, help="trajectory file (.npz)")
     p.add_argument(
         "render_options", nargs=argparse.REMAINDER, metavar="...",
@@ -42,6 +44,7 @@ def _render_args(p: argparse.ArgumentParser) -> None:
   trainer render traj.npz -o film.mp4 --engine cycles --samples 64 --resolution 1920x1080
   trainer render traj.npz -o part.mp4 --frames 1-48                  # a render-farm slice
   trainer render --blender /opt/blender/blender traj.npz -o film.mp4  # a Blender executable
+  trainer render --cluster head:6379 traj.npz -o film.mp4            # chunks of frames on a Ray cluster
 """,
     _render_args,
 )
@@ -54,6 +57,10 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     if not args.traj.is_file():
         raise UsageError(f"{args.traj}: no such trajectory file")
+    if args.cluster:
+        from flowreel.trainer.cluster.render import cluster_render
+
+        return cluster_render([str(args.traj), *args.render_options], args.cluster, args.blender)
     return run_render([str(args.traj), *args.render_options], args.blender)
 
 
@@ -93,6 +100,7 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where fitted runs are kept (default: runs)")
     add_sequence_options(p)
     p.add_argument("--blender", metavar="PATH", help="render with this Blender executable instead of the bpy module")
+    add_cluster(p)
 
 
 @command(
@@ -106,6 +114,7 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
   trainer movie --text "Hello" -o hello.mp4 --font Brand-Bold.otf    # a word (default font: DejaVu Sans Bold)
   trainer movie logo.png text.png ring.png -o morph.mp4 --hold 1 --seconds-per-move 3   # a sequence
   trainer movie a.png b.png -o ab.mp4 --start picture --via noise
+  trainer movie logo.png -o film.mp4 --quality final --cluster head:6379   # frames (and fits) on a Ray cluster
 """,
     _movie_args,
 )
@@ -153,6 +162,7 @@ def cmd_movie(args: argparse.Namespace) -> int:
         turbulence_scale=args.turbulence_scale,
         runs_root=args.runs_dir,
         blender=args.blender,
+        cluster=args.cluster,
         fit_config=FitConfig(method=args.method, steps=args.steps, seed=args.seed, device=args.device),
         density_options={"invert": args.invert, "threshold": args.threshold, "max_side": args.max_side,
                          **{k: v for k in ("depth", "fill", "up", "forward") if (v := getattr(args, k)) is not None},

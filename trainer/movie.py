@@ -76,6 +76,7 @@ class MovieSettings:
     turbulence_scale: float = 1.5
     runs_root: Path = Path("runs")
     blender: str | None = None
+    cluster: str | None = None  # a Ray address: frames (and a sequence's fits) on a cluster (trainer/cluster/)
     fit_config: FitConfig = field(default_factory=FitConfig)
     # + "depth" / "fill" for a 3-D target, only when given, so a picture's run key stays what it was
     density_options: dict = field(default_factory=lambda: {"invert": False, "threshold": None, "max_side": 512})
@@ -120,6 +121,7 @@ def make_movie(s: MovieSettings) -> MovieResult:
     particles = s.particles or q["particles"]
     out = s.output.resolve()
     check_film_output(out, s)
+    join_cluster(s)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not os.access(out.parent, os.W_OK):
         raise MovieError(f"{out.parent}: output folder is not writable")
@@ -174,6 +176,15 @@ def _fit_and_export(s: MovieSettings, density, run_dir: Path, particles: int, ti
                                                       turbulence=s.turbulence, turbulence_scale=s.turbulence_scale))
     times["export"] = time.perf_counter() - t0
     return traj_path, reused
+
+
+def join_cluster(s: MovieSettings) -> None:
+    """With --cluster: reach it now, so an address that does not answer is one line before anything is
+    written or fitted (Ray is imported only here)."""
+    if s.cluster:
+        from .cluster.connect import connect
+
+        connect(s.cluster)
 
 
 def turbulence_tag(s: MovieSettings) -> str:
@@ -233,7 +244,12 @@ def render_film(s: MovieSettings, traj_path: Path, out: Path, seconds: float | N
     args += ["--size-start", str(s.size_start), "--size-end", str(s.size_end), "--trail", str(s.trail)]
     _stage(3, "render", f"{q['engine']} {resolution[0]}x{resolution[1]} -> {out}")
     try:
-        code = run_render(args, s.blender)
+        if s.cluster:
+            from .cluster.render import cluster_render
+
+            code = cluster_render(args, s.cluster, s.blender)
+        else:
+            code = run_render(args, s.blender)
     except LaunchError as e:
         raise MovieError(str(e)) from None
     if code != 0:
