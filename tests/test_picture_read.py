@@ -68,8 +68,10 @@ def test_animated_picture_says_its_frame_and_frame_picks_one(tmp_path, fmt):
         load_density(path, frame=3)
 
 
-def test_frame_flag_on_the_command_line(tmp_path, capsys):
+def test_frame_flag_on_the_command_line(tmp_path, capsys, one_torch_thread):
     path = _animation(tmp_path)
+    assert main(["fit", str(path), "--out", str(tmp_path / "r0"), "--steps", "1", "--eval-samples", "200"]) == 0
+    assert "frame 0 of 3 (0 to 2; --frame N picks another)" in capsys.readouterr().out  # not silently the first
     assert main(["fit", str(path), "--frame", "7", "--out", str(tmp_path / "run"), "--steps", "1"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--frame 7: the picture has 3 frames" in err[0]
