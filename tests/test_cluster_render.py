@@ -117,3 +117,33 @@ def test_a_worker_killed_mid_chunk_costs_that_chunk_only(ray_local, local_film, 
     same_pixels(local_film, tmp_path / "film_frames")
     assert probe_video(ffprobe_exe, film) == (FILM_FRAMES, 64, 36)
     assert not list((tmp_path / "film_frames").glob(".*partial*"))
+
+
+def test_a_sequences_flows_fit_as_cluster_tasks(ray_local, tmp_path):
+    """Each flow of a two-picture sequence is a task; its run folder comes back whole (a run a later film
+    loads and reuses), and the sequence's own loop then has nothing left to fit."""
+    from PIL import Image, ImageDraw
+
+    from flowreel.trainer.cluster.fits import fit_legs
+    from flowreel.trainer.fit import FitConfig
+    from flowreel.trainer.runs import load_run
+    from flowreel.trainer.sequence import SequenceOptions, ensure_fits, load_pictures, plan
+
+    paths = []
+    for name, box in (("a", [4, 6, 24, 26]), ("b", [20, 4, 44, 28])):
+        im = Image.new("RGB", (48, 32), "white")
+        ImageDraw.Draw(im).ellipse(box, fill=(200, 30, 30))
+        im.save(tmp_path / f"{name}.png")
+        paths.append(tmp_path / f"{name}.png")
+    density = {"invert": False, "threshold": None, "max_side": 48, "crop": "none", "frame": None}
+    cfg = FitConfig(steps=40, hidden=32, depth=2, n_fourier=16, batch_size=256, eval_samples=500, eval_tol=1e-3)
+    p = plan(load_pictures(paths, density), SequenceOptions(), cfg, density, tmp_path / "runs")
+    lines: list[str] = []
+    assert fit_legs(p, cfg, "local", say=lines.append) == 2  # noise -> a, and a -> b
+    assert lines[0].startswith("fitting 2 flows as parallel tasks on 1 node")
+    for leg in p.fits():
+        assert leg.complete
+        assert {"checkpoint.pt", "config.json", "metrics.json"} <= {f.name for f in leg.run_dir.iterdir()}
+        assert load_run(leg.run_dir) is not None
+    done = ensure_fits(p, cfg, progress=False, say=lambda s: None)
+    assert done["fitted"] == [] and len(done["reused"]) == 2

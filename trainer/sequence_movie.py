@@ -24,6 +24,7 @@ from flowreel.trainer.movie import (
     MovieResult,
     MovieSettings,
     check_film_output,
+    join_cluster,
     render_film,
     turbulence_tag,
 )
@@ -49,6 +50,7 @@ def make_sequence_movie(s: MovieSettings, images: list[Path], opts: SequenceOpti
     particles = s.particles or q["particles"]
     out = s.output.resolve()
     check_film_output(out, s)
+    join_cluster(s)  # an address that does not answer: one line, before anything is read or fitted
     densities = load_pictures(images, s.density_options)  # every picture before anything is written
     out.parent.mkdir(parents=True, exist_ok=True)
     if not os.access(out.parent, os.W_OK):
@@ -64,6 +66,10 @@ def make_sequence_movie(s: MovieSettings, images: list[Path], opts: SequenceOpti
     t0 = time.perf_counter()
     todo = sum(not leg.complete for leg in p.fits())
     print(f"[1/3] fit: {len(p.fits())} flows for {len(images)} pictures, {todo} to fit", flush=True)
+    if s.cluster:  # the flows as parallel tasks; ensure_fits then reuses them
+        from flowreel.trainer.cluster.fits import fit_legs
+
+        fit_legs(p, s.fit_config, s.cluster, say=lambda line: print(f"  {line}", flush=True))
     done = ensure_fits(p, s.fit_config, say=lambda line: print(f"  {line}", flush=True))
     times["fit"] = time.perf_counter() - t0
 

@@ -102,7 +102,7 @@ def _discard_changed(plan: FilmPlan, old: dict, new: dict, say: Callable[[str], 
     say(f"{PROG}: settings changed ({diff}): discarded {len(stale)} old frames in {plan.folder}")
 
 
-def _reason(e: BaseException) -> str:
+def failure_reason(e: BaseException) -> str:
     cause = getattr(e, "cause", None)
     text = str(cause) if cause is not None else f"{type(e).__name__}: {e}"
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
@@ -154,9 +154,10 @@ def render_frames(plan: FilmPlan, info: ClusterInfo, data: bytes, blender: str |
                 res = ray.get(ref)
             except ray.exceptions.RayError as e:  # the render failed (RayTaskError), its worker or node died
                 if tries >= MAX_TRIES:
-                    raise ClusterError(f"frames {chunk[0]}-{chunk[1]} failed {tries} times: {_reason(e)}") from None
+                    raise ClusterError(f"frames {chunk[0]}-{chunk[1]} failed {tries} times: "
+                                       f"{failure_reason(e)}") from None
                 stats.retries += 1
-                say(f"{PROG}: frames {chunk[0]}-{chunk[1]} lost ({_reason(e)}): sending them again")
+                say(f"{PROG}: frames {chunk[0]}-{chunk[1]} lost ({failure_reason(e)}): sending them again")
                 submit(chunk, tries + 1)
                 continue
             if res["film"] is not None and tuple(res["film"]) != plan.film:
