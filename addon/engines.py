@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from . import compat
 from .core.errors import RenderError
+from .core.render_quality import RENDER_QUALITY
 from .denoise import set_denoise
 from .look_datablocks import set_path
 
@@ -25,6 +26,10 @@ def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> 
         set_path(scene, "cycles.samples", args.samples)
         set_path(scene, "eevee.taa_render_samples", args.samples)
     set_denoise(scene, {"auto": None, "on": True, "off": False}[args.denoise] if engine == "CYCLES" else False)
+    quality = getattr(args, "quality", None)
+    if quality and engine == "CYCLES":  # the quality's settings that have no flag (bench/bench_quality.py)
+        for path, value in RENDER_QUALITY[quality]["cycles"].items():
+            set_path(scene, f"cycles.{path}", value)
     if engine == "BLENDER_WORKBENCH":
         shading = scene.display.shading
         shading.light = "FLAT"

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .core import background, presets
+from .core import background, presets, render_quality
 from .core.errors import RenderError, UsageError
 from .core.frames import default_frames_dir
 from .core.options import ENGINES, SceneOptions, add_scene_flags, choice, scene_options_from
@@ -20,7 +20,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
     def parse_known_args(self, args=None, namespace=None):
-        presets.apply_defaults(self, sys.argv[1:] if args is None else args)  # flags given still win
+        argv = sys.argv[1:] if args is None else args
+        render_quality.apply_defaults(self, argv)  # flags given still win; a preset's own values over the quality's
+        presets.apply_defaults(self, argv)
         return super().parse_known_args(args, namespace)
 
 
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="show Blender's own render output")
     add_scene_flags(p, "render")
     presets.add_preset_flag(p)
+    render_quality.add_quality_flag(p)
     return p
 
 

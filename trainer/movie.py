@@ -18,6 +18,7 @@ from flowreel.addon.core.encode import verify
 from flowreel.addon.core.errors import FlowreelError
 from flowreel.addon.core.frames import default_frames_dir
 from flowreel.addon.core.lock import folder_lock
+from flowreel.addon.core.render_quality import RENDER_QUALITY
 
 from . import trajfile
 from .export import export_trajectories
@@ -28,16 +29,20 @@ from .sheet import contact_sheet
 from .targets import load_target, load_text_target
 from .text_picture import text_name
 
-# What each quality buys. Draft: a few minutes for a film on a small CPU, no denoiser (OpenImageDenoise
-# costs more than the render at 4 samples; bench/results/defaults.md); final: the look at its best.
-# fit_steps: flow-matching steps when --steps is not given (None = the method's default). With exact
-# landing the fit sets only the motion, not the end; the shorter draft fit is measured in bench/RESULTS.md.
-QUALITY: dict[str, dict] = {
-    "draft": {"fit_steps": 2000, "particles": 60_000, "resolution": (1280, 720), "engine": "cycles", "samples": 4,
-              "denoise": "off", "motion_blur": False},
-    "final": {"fit_steps": None, "particles": 200_000, "resolution": (1920, 1080), "engine": "cycles", "samples": 64,
-              "denoise": "auto", "motion_blur": True},
-}  # fmt: skip
+
+# What each quality buys: the fit and particles here, the render's settings in the core's one declaration
+# (addon/core/render_quality.py: the render script takes --quality too). Draft: a few minutes for a film on a
+# small CPU; final: chosen by measured image quality per second (bench/RESULTS.md). fit_steps: flow-matching
+# steps when --steps is not given (None = the method's default). With exact landing the fit sets only the
+# motion, not the end; the shorter draft fit is measured in bench/RESULTS.md.
+def _quality(name: str, fit_steps: int | None, particles: int) -> dict:
+    f = RENDER_QUALITY[name]["flags"]
+    return {"fit_steps": fit_steps, "particles": particles, "resolution": f["resolution"],
+            "engine": f["engine"].lower(), "samples": f["samples"], "denoise": f["denoise"],
+            "motion_blur": f["motion_blur"]}
+
+
+QUALITY: dict[str, dict] = {"draft": _quality("draft", 2000, 60_000), "final": _quality("final", None, 200_000)}
 
 
 class MovieError(FlowreelError, RuntimeError):
@@ -215,6 +220,7 @@ def render_film(s: MovieSettings, traj_path: Path, out: Path, seconds: float | N
         str(traj_path),
         "--output", str(out),
         "--look", s.look,
+        "--quality", s.quality,  # the settings without a flag of their own; the flags below say the rest
         "--engine", q["engine"],
         "--samples", str(s.samples or q["samples"]),
         "--denoise", q["denoise"],
