@@ -32,7 +32,7 @@ def _render_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("traj", type=Path, help="trajectory file (.npz)")
     p.add_argument(
         "render_options", nargs=argparse.REMAINDER, metavar="...",
-        help="options of the render script (-o film.mp4, --look, --engine, --frames A-B ...): "
+        help="options of the render script (-o film.mp4, --look, --quality draft|final, --engine, --frames A-B ...): "
         "see `python -m flowreel.addon.render --help`",
     )  # fmt: skip
 
@@ -41,6 +41,7 @@ def _render_args(p: argparse.ArgumentParser) -> None:
     "render",
     "render a trajectory file to PNG frames, MP4 and GIF in Blender",
     """  trainer render traj.npz -o film.mp4 --look glow --gif
+  trainer render traj.npz -o film.mp4 --quality final                # trainer movie's final settings
   trainer render traj.npz -o film.mp4 --engine cycles --samples 64 --resolution 1920x1080
   trainer render traj.npz -o part.mp4 --frames 1-48                  # a render-farm slice
   trainer render --blender /opt/blender/blender traj.npz -o film.mp4  # a Blender executable
