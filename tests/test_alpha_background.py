@@ -84,3 +84,10 @@ def test_background_flag_in_render_and_movie(tmp_path):
     assert movie.background == "#000000"
     with pytest.raises(UsageError):  # refused while parsing, before any fit
         trainer_parser().parse_args(["movie", "a.png", "-o", "f.mov", "--background", str(tmp_path / "no.png")])
+
+
+def test_cover_of_a_large_picture_averages_it(tmp_path):
+    pic = np.zeros((400, 600, 3), np.uint8)
+    pic[::2] = 200  # fine stripes: shrunk 10x they must average to grey, not alias to black or 200
+    out = bgmod.cover(pic, 60, 40)
+    assert out.shape == (40, 60, 3) and np.abs(out.astype(int) - 100).max() <= 2

@@ -117,11 +117,15 @@ def over(rgba: np.ndarray, under: np.ndarray) -> np.ndarray:
 
 
 def cover(picture: np.ndarray, width: int, height: int) -> np.ndarray:
-    """A picture [h, w, >=3] scaled (nearest sample of a box filter: area-averaged) to cover width x height
-    and centre-cropped, as uint8 RGB; alpha in the picture is laid over black."""
+    """A picture [h, w, >=3] scaled to cover width x height (each pixel the mean of the picture's area under
+    it) and centre-cropped, as uint8 RGB; alpha in the picture is laid over black."""
     pic = np.asarray(picture)
     if pic.shape[-1] == 4:
         pic = over(pic, np.zeros(3))
+    f = int(min(pic.shape[1] / width, pic.shape[0] / height))
+    if f >= 2:  # a large photo: whole f x f blocks averaged first, so the table below stays frame-sized
+        h, w = pic.shape[0] // f * f, pic.shape[1] // f * f
+        pic = pic[:h, :w, :3].reshape(h // f, f, w // f, f, 3).mean(axis=(1, 3))
     ph, pw = pic.shape[:2]
     s = max(width / pw, height / ph)
     sw, sh = max(width, round(pw * s)), max(height, round(ph * s))
