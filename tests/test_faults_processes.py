@@ -199,3 +199,24 @@ def test_a_job_started_from_blender_dies_with_blender(tmp_path):
             "while not j._lines.qsize(): time.sleep(0.05)\n"
             "print(j._lines.get()[1], flush=True); time.sleep(120)\n")
     assert _child_of_killed_parent(code), "the job's child outlived Blender"
+
+
+def test_ctrl_c_while_the_render_child_starts_prints_no_traceback(tmp_path):
+    """Ctrl-C lands while the render script is still importing: before, the SIGINT passed on to it raised
+    KeyboardInterrupt in an import and printed a traceback under `trainer: interrupted`."""
+    code = ("import signal, sys\n"
+            "from flowreel.trainer import launch\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "launch.render_command = lambda args, blender=None: [sys.executable, '-c', "
+            "'import os, time; print(os.getpid(), flush=True); time.sleep(60)']\n"
+            "try:\n"
+            "    launch.run_render([])\n"
+            "except KeyboardInterrupt:\n"
+            "    print('interrupted', flush=True)\n")
+    trainer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=REPO)
+    child = int(trainer.stdout.readline())
+    trainer.send_signal(signal.SIGINT)
+    out, err = trainer.communicate(timeout=60)
+    assert out.strip() == "interrupted" and err == "", err
+    assert _wait_gone(child)

@@ -44,6 +44,41 @@ def render_command(args: list[str], blender: str | None = None) -> list[str]:
     return blender_command(exe, RENDER_SCRIPT, args)
 
 
+def _child_setup():
+    """The child's preexec: Ctrl-C ignored until the render script's frame loop takes it over (a SIGINT while it
+    imports or builds the scene, inside Blender's own Python calls, prints a traceback and may be swallowed),
+    and death with its parent. Until then `_interrupt` stops it with a quiet SIGTERM: nothing is lost, the
+    point cache is written atomically."""
+    die = die_with_parent()
+
+    def setup() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if die is not None:
+            die()
+
+    return setup
+
+
+def _ignores_sigint(pid: int) -> bool:
+    """Whether process `pid` still ignores SIGINT (Linux: /proc; elsewhere assume it handles it)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigIgn:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def _interrupt(proc: subprocess.Popen) -> None:
+    """Pass on one Ctrl-C: SIGINT once the script handles it (it finishes its frame), else a quiet SIGTERM
+    (still building its scene, or encoding: whole files only, see core.atomic)."""
+    if _ignores_sigint(proc.pid):
+        proc.terminate()
+    else:
+        proc.send_signal(signal.SIGINT)
+
+
 def run_render(args: list[str], blender: str | None = None) -> int:
     """Run the render script, streaming its progress lines; returns its exit code.
 
@@ -54,12 +89,12 @@ def run_render(args: list[str], blender: str | None = None) -> int:
     # Its own process group: a terminal's Ctrl-C reaches only us, and we pass on exactly one SIGINT
     # (the render script finishes the frame in progress on the first, stops at once on a second).
     # It dies with us (core.child): a kill -9 of the trainer leaves no orphan writing frames.
-    proc = subprocess.Popen(cmd, process_group=0, env=child_env(), preexec_fn=die_with_parent())
+    proc = subprocess.Popen(cmd, process_group=0, env=child_env(), preexec_fn=_child_setup())
     try:
         return proc.wait()
     except KeyboardInterrupt:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            _interrupt(proc)
             try:
                 proc.wait()
             except KeyboardInterrupt:  # a second Ctrl-C: stop now
