@@ -21,7 +21,7 @@ from . import prefs as _prefs
 from .core import background, fit_targets, trainer_source
 from .core.atomic import atomic_write
 from .core.errors import FlowreelError
-from .core.jobs import Job, JobError, blender_command, render_flags, resolve_command
+from .core.jobs import Job, JobError, blender_command, cluster_render_command, render_flags, resolve_command
 from .core.options import LOOKS
 from .core.svg_head import SVG_SUFFIXES
 from .props import OPTION_NAMES
@@ -194,6 +194,8 @@ def start_sequence(op, context, images: list[str], quality: str, steps: int, see
         seq.mkdir(parents=True, exist_ok=True)
         plan = fit_targets.plan_sequence(trainer, pictures, runs, seq, quality=quality, steps=steps, seed=seed,
                                          start=start_at, via=via)  # fmt: skip
+        if p.cluster and plan.argv is not None:  # its flows as parallel tasks on the cluster
+            plan.argv += ["--cluster", p.cluster]
     except JobError as e:
         op.report({"ERROR"}, str(e))
         return {"CANCELLED"}
@@ -407,9 +409,15 @@ class FLOWREEL_OT_render_film(bpy.types.Operator):
             output = Path(bpy.path.abspath(self.output)) if self.output else traj.with_suffix(suffix)
             opts.check()
             background.check_output(output, background.parse_background(opts.background))
-            argv = render_command(traj, output, self.engine, opts)
+            prefs = _prefs.get(context)
+            if prefs.cluster:  # the trainer renders the chunks on the cluster; Cancel (SIGINT) stops its tasks
+                argv = cluster_render_command(resolve_command(prefs.trainer), traj, output, self.engine, opts,
+                                              prefs.cluster)
+                env = {}
+            else:
+                argv, env = render_command(traj, output, self.engine, opts), render_env()
             STATE.output = str(output)
-            _launch(Job(argv, kind="render", cwd=str(traj.parent), env=render_env()))
+            _launch(Job(argv, kind="render", cwd=str(traj.parent), env=env))
         except (JobError, ValueError) as e:
             self.report({"ERROR"}, f"Flowreel: {e}")
             return {"CANCELLED"}

@@ -1,5 +1,5 @@
 """Add-on preferences: the trainer command (and which trainer runs: core.trainer_source), the runs folder, the
-default look and quality.
+default look and quality, and a Ray cluster to render and fit on (trainer/cluster/).
 
 No `from __future__ import annotations` here: Blender reads the property annotations as objects.
 """
@@ -39,6 +39,11 @@ class FlowreelPreferences(bpy.types.AddonPreferences):
                              description="Where fits keep their checkpoints and trajectories (empty = ~/flowreel_runs)")
     look: EnumProperty(name="Default Look", items=[(v, v.title(), "") for v in LOOKS], default=SceneOptions().look)
     quality: EnumProperty(name="Default Quality", items=QUALITY_ITEMS, default="draft")
+    cluster: StringProperty(
+        name="Cluster Address", default="",
+        description="Empty: render and fit on this machine. A Ray cluster (HOST:PORT or ray://HOST:PORT of its "
+                    "head, or auto): Render Film and sequence fits run there through the trainer "
+                    "(`--cluster`; the trainer needs flowreel[cluster])")  # fmt: skip
 
     def draw(self, context):
         layout = self.layout
@@ -51,6 +56,7 @@ class FlowreelPreferences(bpy.types.AddonPreferences):
         row = layout.row()
         row.prop(self, "look")
         row.prop(self, "quality")
+        layout.prop(self, "cluster")
 
 
 # The last Check Trainer's lines, by command: drawing must not start a child (nor import torch) on every redraw.
@@ -89,6 +95,7 @@ class _Defaults:
     runs_dir = ""
     look = SceneOptions().look
     quality = "draft"
+    cluster = os.environ.get("FLOWREEL_CLUSTER", "")
 
 
 def get(context=None):

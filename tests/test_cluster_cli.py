@@ -62,3 +62,12 @@ def test_without_cluster_ray_is_never_imported(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout.strip().splitlines()[-1]) == [0, []]
     assert (tmp_path / "film.mp4").is_file()
+
+
+def test_cluster_fits_are_for_sequences(tmp_path):
+    r = trainer(["fit", str(REPO / "examples" / "logo.png"), "--out", "run", "--cluster", "local"], tmp_path,
+                timeout=120)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "trainer: error: --cluster fits the flows of a sequence (two or more pictures) in parallel; one picture's "
+        "fit runs here (`trainer movie --cluster` renders its film on the cluster)"]
+    assert list(tmp_path.iterdir()) == []

@@ -12,6 +12,7 @@ from flowreel.addon.core.atomic import atomic_write
 from flowreel.addon.core.errors import UsageError
 from flowreel.addon.core.options import number
 from flowreel.trainer.cli_args import (
+    add_cluster,
     add_device,
     add_export_options,
     add_picture_options,
@@ -106,6 +107,7 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("export (with --export)")
     add_export_options(g)
     add_sequence_options(p, fit=True)
+    add_cluster(p)  # a sequence's flows as parallel tasks (trainer/cluster/fits.py)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
@@ -139,6 +141,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     check_text_or_pictures(args)
     if len(args.image) > 1:
         return fit_sequence(args)
+    if args.cluster:
+        raise UsageError("--cluster fits the flows of a sequence (two or more pictures) in parallel; one picture's "
+                         "fit runs here (`trainer movie --cluster` renders its film on the cluster)")
     args.image = args.image[0] if args.image else None
     from flowreel.addon.core.lock import folder_lock
     from flowreel.trainer.targets import load_target, load_text_target

@@ -83,6 +83,10 @@ def fit_sequence(args: argparse.Namespace) -> int:
     _check_run_dir(Path(args.runs_dir))
     options = {"invert": args.invert, "threshold": args.threshold, "max_side": args.max_side,
                **picture_options(args, images[0])}  # each picture cropped to its own ink unless --crop none
+    if args.cluster:  # an address that does not answer: one line, before anything is written
+        from flowreel.trainer.cluster.connect import connect
+
+        connect(args.cluster)
     densities = load_pictures(images, options)  # every picture, before anything is written
     extra = {} if args.eval_samples is None else {"eval_samples": args.eval_samples}
     config = FitConfig(method="fm", steps=args.steps, seed=args.seed, device=args.device,
@@ -113,6 +117,10 @@ def fit_sequence(args: argparse.Namespace) -> int:
     from flowreel.trainer.stopping import FitInterrupted
 
     try:
+        if args.cluster:  # the flows as parallel tasks; ensure_fits then reuses them
+            from flowreel.trainer.cluster.fits import fit_legs
+
+            fit_legs(p, config, args.cluster, say=lambda s: say(args, s))
         done = ensure_fits(p, config, progress=not args.quiet, say=lambda s: say(args, s), on_fit=on_fit)
     except FitInterrupted as e:
         if jp is not None:  # as a single fit: the checkpoint is saved, fitting again resumes that flow

@@ -132,6 +132,14 @@ def render_flags(opts: SceneOptions) -> list[str]:
     return argv
 
 
+def cluster_render_command(trainer: list[str], traj: str | os.PathLike, output: str | os.PathLike, engine: str,
+                           opts: SceneOptions, address: str) -> list[str]:
+    """`trainer render --cluster ADDRESS`: the film's frames rendered in chunks on a Ray cluster, encoded here.
+    Its progress lines are the render script's (`frame N (i/n) ... elapsed, ETA`), over all frames."""
+    return [*trainer, "render", "--cluster", address, os.fspath(traj), "-o", os.fspath(output),
+            "--engine", engine.lower(), *render_flags(opts)]
+
+
 @dataclass
 class Job:
     """A child process whose stdout carries progress: JSON lines (the trainer) or render lines."""

@@ -89,7 +89,9 @@ def fit_legs(plan: Any, config: Any, address: str, say: Callable[[str], None] = 
     t0 = time.monotonic()
     try:
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)  # Ctrl-C / Cancel lands within 0.5 s
+            if not ready:
+                continue
             leg, tries = pending.pop(ready[0])
             try:
                 res = ray.get(ready[0])

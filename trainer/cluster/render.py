@@ -147,7 +147,9 @@ def render_frames(plan: FilmPlan, info: ClusterInfo, data: bytes, blender: str |
     checked = False
     try:
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)  # Ctrl-C / Cancel lands within 0.5 s
+            if not ready:
+                continue
             ref = ready[0]
             chunk, tries = pending.pop(ref)
             try:
