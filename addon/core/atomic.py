@@ -93,7 +93,7 @@ class _Guarded:
         self.written = 0
 
     def write(self, data) -> int:
-        n = len(memoryview(data).cast("B")) if not isinstance(data, (bytes, bytearray)) else len(data)
+        n = memoryview(data).nbytes
         if self.error is not None:
             return n
         try:
