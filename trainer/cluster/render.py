@@ -45,6 +45,7 @@ class ClusterStats:
     seconds: float = 0.0
     build_seconds: list[float] = field(default_factory=list)  # each task's scene build
     task_seconds: list[float] = field(default_factory=list)
+    render_seconds: list[float] = field(default_factory=list)  # each task's frames, as its render timed them
     workdirs: set[str] = field(default_factory=set)  # where the chunks rendered (tests: not the driver's folder)
 
     def summary(self) -> str:
@@ -70,17 +71,23 @@ def cluster_render(args: list[str], address: str, blender: str | None = None, sa
     the cluster at `address`, then encode it here. Returns the render script's exit status."""
     from flowreel.trainer.launch import run_render
 
-    plan = plan_film(args)
-    data = plan.traj.read_bytes()
-    info = connect(address, object_store_bytes=3 * len(data))
-    with folder_lock(plan.folder, "rendering into it", say=lambda m: say(f"{PROG}: {m}")):
-        stats = render_frames(plan, info, data, blender, say)
+    plan, stats = render_on_cluster(args, address, blender, say)
     say(stats.summary())
     if not plan.encode:
         return 0
     # Every frame is on disk: the render script finds them done and encodes, as after a local render. Its
     # record check is strict: frames of another Blender than this machine's are an error, not a re-render.
     return run_render([a for a in args if a != "--replace-changed"], blender)
+
+
+def render_on_cluster(args: list[str], address: str, blender: str | None = None,
+                      say: Callable[[str], None] = _say) -> tuple[FilmPlan, ClusterStats]:
+    """The frames of `args`' film rendered on the cluster into this machine's frames folder (held meanwhile)."""
+    plan = plan_film(args)
+    data = plan.traj.read_bytes()
+    info = connect(address, object_store_bytes=3 * len(data))
+    with folder_lock(plan.folder, "rendering into it", say=lambda m: say(f"{PROG}: {m}")):
+        return plan, render_frames(plan, info, data, blender, say)
 
 
 def driver_record(record: dict[str, Any] | None, traj: Path) -> dict[str, Any] | None:
@@ -188,6 +195,7 @@ def render_frames(plan: FilmPlan, info: ClusterInfo, data: bytes, blender: str |
             stats.workdirs.add(res["workdir"])
             stats.traj_bytes += res["fetched"]
             stats.task_seconds.append(res["seconds"])
+            stats.render_seconds.append(res["render_s"])
             if res["build_s"] is not None:
                 stats.build_seconds.append(res["build_s"])
             for f, png in sorted(res["frames"].items()):

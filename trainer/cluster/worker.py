@@ -26,6 +26,7 @@ from flowreel.addon.core.frames import FRAME_NAME, png_size, read_record
 from flowreel.trainer.launch import render_command
 
 _BUILT = re.compile(r"scene frames (\d+)-(\d+) .*\(built in ([\d.]+) s\)")
+_FRAME = re.compile(r"frame \d+ \(\d+/\d+\) ([\d.]+) s,")  # a rendered frame's own time (copies have none)
 
 
 class ChunkFailed(RuntimeError):
@@ -106,6 +107,7 @@ def render_chunk(traj_ref: list, sha256: str, name: str, flags: list[str], first
             "record": read_record(frames_dir),
             "film": (int(built[1]), int(built[2])) if built else None,
             "build_s": float(built[3]) if built else None,
+            "render_s": sum(float(m[1]) for ln in lines if (m := _FRAME.search(ln))),
             "seconds": time.monotonic() - t0,
             "fetched": fetched,
             "node": ray.get_runtime_context().get_node_id(),
