@@ -217,21 +217,26 @@ def test_a_rendered_frame_on_a_full_disk(full_disk, tmp_path, capsys, monkeypatc
 
     from flowreel.addon import render
 
-    if not os.path.ismount(full_disk):  # Blender writes its image itself: simulated, it wrote none on a full disk
-        monkeypatch.setattr("flowreel.addon.frame_loop.free_bytes", lambda p: 0)
-        monkeypatch.setattr("flowreel.addon.frame_loop.png_size", lambda p: None)
     traj = write_tiny_traj(tmp_path / "tiny.npz")
     frames = full_disk / "frames"
-    frames.mkdir()
-    if os.path.ismount(full_disk):
-        (full_disk / "filler").write_bytes(b"\0" * ((DISK_KB - 8) << 10))  # room for the lock and the record only
     args = [str(traj), "--no-video", "--frames-dir", str(frames), "--cache-dir", str(tmp_path / "cache"),
             "--frames", "5-5", *FILM_ARGS]
-    args[args.index("--resolution") + 1] = "320x240"  # a frame larger than the room left
-    assert render.main(args) == 1
+    assert render.main(args) == 0  # frame 5, the folder's record and lock: written while there is room
+    if os.path.ismount(full_disk):
+        with open(full_disk / "filler", "wb", buffering=0) as f:  # then the disk fills up
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError:
+                pass
+    else:  # Blender writes its image itself: simulated, it wrote none on a full disk
+        monkeypatch.setattr("flowreel.addon.frame_loop.free_bytes", lambda p: 0)
+        monkeypatch.setattr("flowreel.addon.frame_loop.png_size", lambda p: None)
+    capsys.readouterr()
+    assert render.main([a if a != "5-5" else "4-4" for a in args]) == 1  # frame 4 finds the disk full
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
-    assert len(err) == 1 and "no space left" in err[0] and "frame_0005.png" in err[0], err
-    assert not [p.name for p in frames.iterdir() if p.suffix == ".png" or "partial" in p.name]
+    assert len(err) == 1 and "no space left" in err[0] and "frame_0004.png" in err[0], err
+    assert not [p.name for p in frames.iterdir() if p.name == "frame_0004.png" or "partial" in p.name]
 
 
 def test_permission_and_quota_errors_are_one_line_too():
