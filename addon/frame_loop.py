@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import argparse
 import errno
-import math
 import os
 import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .core import timing
 from .core.atomic import atomic_write, temp_path
 from .core.child import parent_gone
 from .core.errors import RenderError, disk_error, free_bytes
@@ -35,7 +33,6 @@ from .core.frames import (
     write_record,
 )
 from .core.jobs import clock
-from .core.options import SceneOptions
 
 PROG = "flowreel-render"
 
@@ -115,16 +112,6 @@ def _no_image(path: Path, frame: int, raw_bytes: int) -> Exception:
     if free is not None and free < raw_bytes:  # a PNG of the frame may need up to its raw size
         return disk_error(OSError(errno.ENOSPC, "No space left on device"), path, raw_bytes)
     return RenderError(f"Blender wrote no image for frame {frame}")
-
-
-def still_keys(opts: SceneOptions, frames: Sequence[int]) -> dict[int, tuple[float, ...]]:
-    """Frames that show the same picture get the same key: flow time at the frame and both neighbours
-    (so a motion-blurred frame at the edge of a hold is not taken for a still one). Only with the
-    static camera: push-in and orbit move through the holds. Empty when no frame can be reused."""
-    if opts.camera != "STATIC":
-        return {}
-    behind = math.ceil(opts.trail * opts.fps)  # a trail shows the frames before: still only when they are too
-    return {f: tuple(round(timing.flow_time(g, opts), 9) for g in range(f - 1 - behind, f + 2)) for f in frames}
 
 
 def _copy_frame(src: Path, dst: Path) -> None:

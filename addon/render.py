@@ -47,7 +47,8 @@ from .core.background import is_folder_output  # noqa: E402
 from .core.errors import FlowreelError, RenderError, UsageError, disk_error, report_bug  # noqa: E402
 from .core.frames import FRAME_NAME, frame_done  # noqa: E402
 from .core.lock import folder_lock  # noqa: E402
-from .frame_loop import PROG, check_stamp, render_frames, still_keys  # noqa: E402
+from .core.stills import still_keys  # noqa: E402
+from .frame_loop import PROG, check_stamp, render_frames  # noqa: E402
 from .render_args import build_parser, output_paths, scene_options, script_argv  # noqa: E402
 
 

@@ -69,7 +69,7 @@ def test_trail_renders_streaks_mid_flow_and_nothing_extra_at_rest(bpy, tmp_path)
 
 
 def test_trail_flag_and_still_frames():
-    from flowreel.addon.frame_loop import still_keys
+    from flowreel.addon.core.stills import still_keys
     from flowreel.addon.render_args import build_parser
     from flowreel.trainer.cli import build_parser as trainer_parser
 

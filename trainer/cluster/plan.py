@@ -18,6 +18,7 @@ from flowreel.addon.core import background, presets, render_quality, sequence, s
 from flowreel.addon.core.errors import UsageError
 from flowreel.addon.core.frames import default_frames_dir
 from flowreel.addon.core.options import add_scene_flags, scene_options_from
+from flowreel.addon.core.stills import still_keys
 
 # Render-script flags that name files on the driver or encode there: a chunk's process gets its own.
 _DRIVER_VALUED = ("-o", "--output", "--frames-dir", "--frames", "--save-blend", "--gif-width")
@@ -40,6 +41,7 @@ class FilmPlan:
     encode: bool  # whether the render script encodes a film afterwards (a video asked for)
     replace_changed: bool  # frames of other settings in the folder are discarded (else: an error)
     chunk_args: list[str]  # the render flags every chunk shares (the trajectory file and frames come per chunk)
+    keys: dict[int, tuple[float, ...]]  # frames that show the same picture (core.stills): one render per run
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,7 +95,7 @@ def plan_film(args: list[str]) -> FilmPlan:
     flags.remove(ns.traj)  # the positional: each chunk gets its own copy of the file
     encode = not ns.no_video and not background.is_folder_output(out)  # a PNG-sequence film is its frames
     return FilmPlan(traj, folder, first, last, (lay.start, lay.end), tuple(opts.resolution), encode,
-                    ns.replace_changed, chunk_flags(flags))
+                    ns.replace_changed, chunk_flags(flags), still_keys(opts, range(first, last + 1)))
 
 
 def chunk_flags(flags: list[str]) -> list[str]:
@@ -113,19 +115,36 @@ def chunk_flags(flags: list[str]) -> list[str]:
     return kept
 
 
-def chunk_size(frames: int, slots: int) -> int:
-    """Frames per task: about three tasks per render slot, so a slow or lost chunk is a small part of the
+def chunk_size(renders: int, slots: int) -> int:
+    """Renders per task: about three tasks per render slot, so a slow or lost chunk is a small part of the
     film and the last tasks finish together, while each task's fixed cost (a process, a scene) is paid
     on a run of frames rather than on each."""
-    return max(1, math.ceil(frames / max(1, 3 * slots)))
+    return max(1, math.ceil(renders / max(1, 3 * slots)))
 
 
-def chunks(frames: list[int], size: int) -> list[tuple[int, int]]:
-    """`frames` (sorted) as runs of consecutive frames of at most `size`: (first, last) each."""
+def runs(frames: list[int], keys: dict[int, tuple[float, ...]] | None = None) -> list[tuple[int, int]]:
+    """`frames` (sorted) as units of one render each: a run of consecutive frames that show the same picture
+    (a hold: the render script renders its first and copies it), else a single frame."""
+    keys = keys or {}
     out: list[tuple[int, int]] = []
     for f in frames:
-        if out and f == out[-1][1] + 1 and out[-1][1] - out[-1][0] + 1 < size:
+        if out and f == out[-1][1] + 1 and f in keys and keys.get(out[-1][1]) == keys[f]:
             out[-1] = (out[-1][0], f)
         else:
             out.append((f, f))
+    return out
+
+
+def chunks(frames: list[int], size: int, keys: dict[int, tuple[float, ...]] | None = None) -> list[tuple[int, int]]:
+    """`frames` (sorted) as runs of consecutive frames of at most `size` renders each: (first, last) each.
+    A hold stays in one chunk, so it costs one render on a cluster as on one machine."""
+    out: list[tuple[int, int]] = []
+    cost = 0
+    for a, b in runs(frames, keys):
+        if out and a == out[-1][1] + 1 and cost < size:
+            out[-1] = (out[-1][0], b)
+            cost += 1
+        else:
+            out.append((a, b))
+            cost = 1
     return out

@@ -27,7 +27,7 @@ from flowreel.addon.core.jobs import clock
 from flowreel.addon.core.lock import folder_lock
 
 from .connect import ClusterError, ClusterInfo, connect
-from .plan import FilmPlan, chunk_size, chunks, plan_film
+from .plan import FilmPlan, chunk_size, chunks, plan_film, runs
 
 PROG = "flowreel-cluster"
 MAX_TRIES = 4  # a chunk's first try and three more
@@ -135,7 +135,7 @@ def render_frames(plan: FilmPlan, info: ClusterInfo, data: bytes, blender: str |
     total = len(todo)
     slot_cpus = max(1.0, info.min_node_cpus)  # one render process per node at a time, with all its threads
     slots = max(1, int(info.cpus // slot_cpus))
-    size_n = chunk_size(max(1, len(todo)), slots)
+    size_n = chunk_size(max(1, len(runs(todo, plan.keys))), slots)  # in renders: a hold is one
     task = ray.remote(render_chunk).options(num_cpus=slot_cpus, max_retries=0)
     traj_ref = [ray.put(data)]
     sha = hashlib.sha256(data).hexdigest()
@@ -145,9 +145,9 @@ def render_frames(plan: FilmPlan, info: ClusterInfo, data: bytes, blender: str |
         ref = task.remote(traj_ref, sha, plan.traj.name, plan.chunk_args, chunk[0], chunk[1], blender)
         pending[ref] = (chunk, tries)
 
-    for c in chunks(todo or [plan.last], size_n):
+    for c in chunks(todo or [plan.last], size_n, plan.keys):
         submit(c)
-    say(f"{PROG}: {total} frames in {len(pending)} tasks of up to {size_n} on {info.nodes} "
+    say(f"{PROG}: {total} frames in {len(pending)} tasks of up to {size_n} renders on {info.nodes} "
         f"node{'s' * (info.nodes != 1)} ({info.cpus:g} CPUs{f', {info.gpus:g} GPUs' if info.gpus else ''}) "
         f"at {info.address}")
     record = old
@@ -181,7 +181,7 @@ def render_frames(plan: FilmPlan, info: ClusterInfo, data: bytes, blender: str |
                     mine = set(range(chunk[0], chunk[1] + 1))
                     rest = [f for f in wanted if f not in flying and f not in mine]
                     total = len(rest) + len(flying) + len(mine)
-                    for c in chunks(rest, size_n):
+                    for c in chunks(rest, size_n, plan.keys):
                         submit(c)
                     record = None
                 if record is None:
