@@ -72,9 +72,11 @@ def _iou_with(lit: np.ndarray, picture: Path) -> float:
 def test_movie_of_two_pictures(tmp_path, ffprobe_exe):
     a, b = _pictures(tmp_path)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # --crop none: these two pictures share a canvas designed to line up (the square left, the ring right), and the
+    # placement check below is about that shared canvas; each key cropped on its own would centre both.
     proc = subprocess.run([sys.executable, "-m", "flowreel.trainer", "movie", str(a), str(b), "-o", "film.mp4",
-                           "--runs-dir", str(tmp_path / "runs"), *TINY], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=900)  # fmt: skip
+                           "--runs-dir", str(tmp_path / "runs"), "--crop", "none", *TINY], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
 
     # The timeline: [hold start] noise -> square [hold] square -> ring [hold end]
