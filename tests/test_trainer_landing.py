@@ -10,7 +10,6 @@ from conftest import fit_tiny
 from PIL import Image, ImageDraw
 
 from flowreel.addon.core.trajformat import read
-from flowreel.trainer import density as dens
 from flowreel.trainer import landing
 from flowreel.trainer.cli import main
 from flowreel.trainer.metrics import excess_gaussian_tv, gaussian_tv, histogram_tv
@@ -157,6 +156,8 @@ def test_movie_cache_key_includes_the_landing(tmp_path, monkeypatch):
     test fails if the landing leaves the key, whatever the naming."""
     from flowreel.addon.core.trajformat import Trajectory
     from flowreel.trainer import movie
+    from flowreel.trainer.fit import FitConfig
+    from flowreel.trainer.targets import load_target
 
     seen, rendered = [], []
 
@@ -170,15 +171,19 @@ def test_movie_cache_key_includes_the_landing(tmp_path, monkeypatch):
         rendered.append(Path(traj_path).name)
         raise movie.MovieError("stop here")
 
+    def no_fit(*args, **kwargs):
+        raise AssertionError("make_movie fitted: the planted run folder is not the one it uses")
+
     monkeypatch.setattr(movie, "export_trajectories", fake_export)
     monkeypatch.setattr(movie, "load_run", lambda run_dir: None)
     monkeypatch.setattr(movie, "render_film", stop_at_render)
+    monkeypatch.setattr(movie, "fit", no_fit)
     pic = _picture(tmp_path)
-    d = dens.load_density(pic)
 
     def film(landing):
         s = movie.MovieSettings(image=pic, output=tmp_path / "f.mp4", runs_root=tmp_path / "runs", landing=landing,
-                                particles=3)
+                                particles=3, fit_config=FitConfig(steps=movie.QUALITY["draft"]["fit_steps"]))
+        d = load_target(pic, **s.density_options)  # the target make_movie loads, so the run folder it uses
         run_dir = movie.run_dir_for(d.sha256, pic.stem, s)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "metrics.json").write_text("{}")  # the fit is done: only the export's key matters
