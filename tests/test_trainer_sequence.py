@@ -276,7 +276,8 @@ def test_cli_bad_sequence_flags(pics, tmp_path):
     (["--landing", "flow", "--export", "x.npz"], "--landing flow is for a single picture"),
     (["--logp", "--export", "x.npz"], "--logp is for a single picture"),
     (["--method", "ffjord"], "--method ffjord is for a single picture"),
-    (["--depth", "1"], "--depth and --fill are for a single 3-D target"),
+    (["--depth", "1"], "--depth, --fill, --up and --forward are for a single 3-D target"),
+    (["--up", "y"], "--depth, --fill, --up and --forward are for a single 3-D target"),
 ])
 def test_cli_single_picture_options_are_refused_for_a_sequence(pics, tmp_path, capsys, monkeypatch, flags, expect):
     from flowreel.trainer.cli import main
