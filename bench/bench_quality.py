@@ -359,8 +359,36 @@ def sweep_film(name: str, traj: Path, res: str, cands: list[Cand], ref_samples: 
     return out
 
 
+def rows_from_log(text: str, loads: list[float]) -> list[dict]:
+    """The rows of a sweep's printed lines ("[  12 s, load 3.1] glow mid NAME: 1.23 s  SSIM 0.98  FLIP 0.01")."""
+    import re
+
+    by: dict[tuple[str, str], dict] = {}
+    groups = {c.name: c.group for c in candidates(False)}
+    pat = re.compile(r"load ([\d.]+)\] (\S+) (mid|rest) (.+): ([\d.]+) s  SSIM ([\d.]+)  FLIP ([\d.]+)")
+    for m in pat.finditer(text):
+        load, film, label, name, secs, s_, f_ = m.groups()
+        loads.append(float(load))
+        r = by.setdefault((film, name), {"film": film, "name": name, "group": groups.get(name, "?"), "times": []})
+        r["times"].append(float(secs))
+        r[f"ssim_{label}"], r[f"flip_{label}"] = float(s_), float(f_)
+    out = []
+    for r in by.values():
+        times = r.pop("times")
+        out.append({**r, "s_per_frame": float(np.median(times)), "n_times": len(times)})
+        for k in ("ssim_mid", "ssim_rest", "flip_mid", "flip_rest"):
+            out[-1].setdefault(k, None)
+    return out
+
+
 def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")[:60]
+
+
+def worst(r: dict, metric: str) -> float | None:
+    """The worse of the mid-flight and resting frames' scores (the one measured, when only one was)."""
+    vals = [v for v in (r[f"{metric}_mid"], r[f"{metric}_rest"]) if v is not None]
+    return None if not vals else (min(vals) if metric == "ssim" else max(vals))
 
 
 def plot(rows: list[dict], film: str, path: Path) -> None:
@@ -375,9 +403,8 @@ def plot(rows: list[dict], film: str, path: Path) -> None:
     cmap = plt.get_cmap("tab20")
     for ax, metric, better in ((axes[0], "ssim", "higher"), (axes[1], "flip", "lower")):
         for i, g in enumerate(groups):
-            rs = [r for r in rows if r["group"] == g]
-            y = [min(r[f"{metric}_mid"], r[f"{metric}_rest"]) if metric == "ssim"
-                 else max(r[f"{metric}_mid"], r[f"{metric}_rest"]) for r in rs]
+            rs = [r for r in rows if r["group"] == g and worst(r, metric) is not None]
+            y = [worst(r, metric) for r in rs]
             ax.scatter([r["s_per_frame"] for r in rs], y, label=g, color=cmap(i), s=28,
                        marker="*" if g == "today" else "o")
         ax.set_xscale("log")
@@ -436,6 +463,7 @@ def before_after(traj: Path, look: str, resolution: str, rounds: int, work: Path
 
     configs = {"before": OLD_FINAL, "after": ["--quality", "final"]}
     times: dict[str, list[float]] = {k: [] for k in configs}
+    cpu_times: dict[str, list[float]] = {k: [] for k in configs}  # all threads: less sensitive to other jobs
     out: dict = {}
     for rnd in range(rounds):
         for label in ("mid", "rest"):
@@ -447,15 +475,17 @@ def before_after(traj: Path, look: str, resolution: str, rounds: int, work: Path
                 configure_engine(scene, args, [points])
                 frame = (scene.frame_start + scene.frame_end) // 2 if label == "mid" else scene.frame_end
                 path = work / f"ba_{name}_{label}.png"
-                t = time.perf_counter()
+                t, cpu = time.perf_counter(), _cpu_seconds()
                 render_frame(bpy, scene, frame, path, quiet=True)
                 times[name].append(time.perf_counter() - t)
-                log(f"{resolution} {name} {label}: {times[name][-1]:.1f} s (samples {scene.cycles.samples}, "
-                    f"denoise {scene.cycles.use_denoising})")
+                cpu_times[name].append(_cpu_seconds() - cpu)
+                log(f"{resolution} {name} {label}: {times[name][-1]:.1f} s, CPU {cpu_times[name][-1]:.1f} s "
+                    f"(samples {scene.cycles.samples}, denoise {scene.cycles.use_denoising})")
             if rnd == 0:
                 a, b = read_png(work / f"ba_before_{label}.png"), read_png(work / f"ba_after_{label}.png")
                 out[f"ssim_{label}"], out[f"flip_{label}"] = ssim(a, b), flip(a, b)
     out.update({f"{k}_s": float(np.median(v)) for k, v in times.items()})
+    out.update({f"{k}_cpu_s": float(np.median(v)) for k, v in cpu_times.items()})
     out["n"] = len(times["before"])
     return out
 
@@ -507,11 +537,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.replot:  # the rows of earlier runs (one folder per film, run side by side)
         works = [Path(w) for w in args.work.split(",")]
         for w in works:
-            rows += json.loads((w / "rows.json").read_text())
+            if (w / "rows.json").exists():
+                rows += json.loads((w / "rows.json").read_text())
+            else:  # a run stopped before its film ended: the rows from its log
+                rows += rows_from_log((w / "log.txt").read_text(), loads)
             if (w / "loads.json").exists():
                 loads += json.loads((w / "loads.json").read_text())
         for w in works:
-            for film in sorted({r["film"] for r in json.loads((w / "rows.json").read_text())}):
+            for film in sorted({r["film"] for r in rows if (w / f"{r['film']}_mid_ref.png").exists()}):
                 _figures(rows, film, w, args.chosen)
     else:
         with tempfile.TemporaryDirectory() as tmp:
@@ -553,6 +586,13 @@ def _figures(rows: list[dict], film: str, work: Path, chosen: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(rows, film, RESULTS / f"quality_{film}.png")
     crops(film, work, [TODAY.name] + [n for n in chosen.split(",") if n], RESULTS / f"crops_{film}.png")
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _f(x) -> str:

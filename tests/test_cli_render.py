@@ -144,12 +144,12 @@ def test_final_quality_renders_with_the_final_settings(tmp_path, monkeypatch, ff
     final = movie.QUALITY["final"]
     assert got["engine"] == "CYCLES" and got["samples"] == final["samples"]
     assert got["motion_blur"] is True and final["motion_blur"]
-    assert got["denoise"] is got["oidn"]  # "auto": on where the build can
-    if got["oidn"]:
+    assert got["denoise"] is {"auto": got["oidn"], "on": True, "off": False}[final["denoise"]]  # auto: where it can
+    if got["denoise"]:
         assert got["denoiser"] == "OPENIMAGEDENOISE"
     assert got["resolution"] == [64, 40] and got["points"] == 300
     record = json.loads((tmp_path / "final_frames" / RECORD).read_text())
-    assert (record["samples"], record["motion_blur"], record["denoise"]) == (final["samples"], True, "auto")
+    assert (record["samples"], record["motion_blur"], record["denoise"]) == (final["samples"], True, final["denoise"])
 
 
 @pytest.fixture(autouse=True)
