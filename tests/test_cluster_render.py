@@ -78,6 +78,17 @@ def test_cluster_frames_equal_a_local_render(ray_local, local_film, tmp_path, ca
     # A second run finds every frame done: nothing is rendered again, the folder's record still holds.
     assert main(["render", "--cluster", "local", str(traj), "-o", str(film), *FILM_ARGS]) == 0
     assert "0 frames in" in capsys.readouterr().out
+    # Other settings: the folder's record refuses them in one line (nothing touched), or --replace-changed
+    # discards the old frames and renders the film again, as a local render does.
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "film_frames").glob("frame_*.png")}
+    other = [*FILM_ARGS[:-2], "--easing", "ease_in_out"]
+    assert main(["render", "--cluster", "local", str(traj), "-o", str(film), *other]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "were rendered with other settings (easing differ)" in err[0], err
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "film_frames").glob("frame_*.png")} == before
+    assert main(["render", "--cluster", "local", str(traj), "-o", str(film), *other, "--replace-changed"]) == 0
+    assert f"discarded {FILM_FRAMES} old frames" in capsys.readouterr().out
+    assert probe_video(ffprobe_exe, film) == (FILM_FRAMES, 64, 36)
 
 
 def _kill_first_chunk_worker(sha: str, killed: list[int], stop: threading.Event) -> None:

@@ -46,7 +46,6 @@ class ClusterStats:
     build_seconds: list[float] = field(default_factory=list)  # each task's scene build
     task_seconds: list[float] = field(default_factory=list)
     render_seconds: list[float] = field(default_factory=list)  # each task's frames, as its render timed them
-    workdirs: set[str] = field(default_factory=set)  # where the chunks rendered (tests: not the driver's folder)
 
     def summary(self) -> str:
         fps = self.frames / self.seconds if self.seconds > 0 else 0.0
@@ -181,6 +180,7 @@ def render_frames(plan: FilmPlan, info: ClusterInfo, data: bytes, blender: str |
                     mine = set(range(chunk[0], chunk[1] + 1))
                     rest = [f for f in wanted if f not in flying and f not in mine]
                     total = len(rest) + len(flying) + len(mine)
+                    probe = False  # the probe's frame is a real one now
                     for c in chunks(rest, size_n, plan.keys):
                         submit(c)
                     record = None
@@ -192,7 +192,6 @@ def render_frames(plan: FilmPlan, info: ClusterInfo, data: bytes, blender: str |
                 raise ClusterError(f"node {res['host']} renders with other settings than the first ({diff} differ)")
             stats.tasks += 1
             stats.nodes.add(res["node"])
-            stats.workdirs.add(res["workdir"])
             stats.traj_bytes += res["fetched"]
             stats.task_seconds.append(res["seconds"])
             stats.render_seconds.append(res["render_s"])
