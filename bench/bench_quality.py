@@ -498,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ref-samples", type=int, default=512)
     p.add_argument("--repeats", type=int, default=2, help="timed renders of each candidate per frame")
     p.add_argument("--only", default="", help="comma-separated candidate names (default: all)")
-    p.add_argument("--chosen", default="", help="comma-separated candidate names shown in the crops")
+    p.add_argument("--chosen", default="", help="candidate names shown in the crops, separated by ;")
     p.add_argument("--quick", action="store_true", help="20k points, 240x135, few candidates, 64 spp reference")
     p.add_argument("--out", default=str(RESULTS / "quality.md"))
     p.add_argument("--work", default="", help="keep the rendered frames here (default: a temporary folder)")
@@ -564,8 +564,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; Blender {bpy.app.version_string} (bpy module); no GPU",
         f"- Machine: {os.cpu_count()} cores shared with other jobs: load average (1 min) {min(loads):.1f} .. "
-        f"{max(loads):.1f} during the sweep (median {float(np.median(loads)):.1f}); times are medians of "
-        f"{args.repeats} interleaved renders per frame",
+        f"{max(loads):.1f} during the sweep (median {float(np.median(loads)):.1f}); s/frame: the median "
+        f"of the candidate's renders (mid-flight and at rest, {args.repeats} of each, interleaved with the other "
+        "candidates); a missing score: the sweep was stopped before that frame",
         f"- {args.points:,} particles, {args.resolution}, motion blur on (as the final film); reference: "
         f"{args.ref_samples} samples, adaptive sampling off, no denoiser; SSIM on luminance (1 = identical), "
         "FLIP mean error (0 = identical); the worse of the mid-flight and resting frames",
@@ -585,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
 def _figures(rows: list[dict], film: str, work: Path, chosen: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(rows, film, RESULTS / f"quality_{film}.png")
-    crops(film, work, [TODAY.name] + [n for n in chosen.split(",") if n], RESULTS / f"crops_{film}.png")
+    crops(film, work, [TODAY.name] + [n for n in chosen.split(";") if n], RESULTS / f"crops_{film}.png")
 
 
 def _cpu_seconds() -> float:
