@@ -23,6 +23,7 @@ s = bpy.context.scene
 c = s.cycles
 print("FLOWREEL_SCENE " + json.dumps({
     "engine": s.render.engine, "samples": c.samples, "motion_blur": s.render.use_motion_blur,
+    "denoise": c.use_denoising,
     "resolution": [s.render.resolution_x, s.render.resolution_y],
     "cycles": {k: getattr(c, k) for k in json.loads(sys.argv[-2])},
 }))
@@ -53,22 +54,24 @@ def test_movie_quality_is_the_core_declaration():
 
 
 def test_trainer_render_quality_final_renders_with_the_final_settings(tmp_path):
-    """`trainer render --quality final` (a tiny frame): the scene it renders has the final samples, motion blur
-    and every Cycles setting the declaration names (flags given with it win: the parser test above)."""
+    """`trainer render --quality final` (a tiny frame): the scene it renders has the final samples, denoiser,
+    motion blur and every Cycles setting the declaration names (flags given with it win: the parser test above)."""
     require_module("bpy")
     traj = write_tiny_traj(tmp_path / "tiny.npz")
     declared = RENDER_QUALITY["final"]
-    for extra, samples in (([], declared["flags"]["samples"]),):
-        blend = tmp_path / f"scene{samples}.blend"
-        args = ["render", str(traj), "-o", str(tmp_path / f"f{samples}/"), "--quality", "final", *extra,
-                "--resolution", "48x32", "--frames", "3-3", "--save-blend", str(blend)]
-        assert main(args) == 0
-        assert (tmp_path / f"f{samples}" / "frame_0003.png").is_file()
-        r = subprocess.run([sys.executable, "-c", _SCENE, json.dumps(list(declared["cycles"])), str(blend)],
-                           capture_output=True, text=True, timeout=240, cwd=tmp_path)
-        assert r.returncode == 0, r.stderr[-2000:]
-        got = json.loads(next(ln for ln in r.stdout.splitlines() if ln.startswith("FLOWREEL_SCENE "))[15:])
-        assert got["engine"] == "CYCLES" and got["samples"] == samples
-        assert got["motion_blur"] is declared["flags"]["motion_blur"] and got["resolution"] == [48, 32]
-        for k, v in declared["cycles"].items():
-            assert got["cycles"][k] == v, k
+    samples = declared["flags"]["samples"]
+    blend = tmp_path / f"scene{samples}.blend"
+    args = ["render", str(traj), "-o", str(tmp_path / f"f{samples}/"), "--quality", "final",
+            "--resolution", "48x32", "--frames", "3-3", "--save-blend", str(blend)]
+    assert main(args) == 0
+    assert (tmp_path / f"f{samples}" / "frame_0003.png").is_file()
+    r = subprocess.run([sys.executable, "-c", _SCENE, json.dumps(list(declared["cycles"])), str(blend)],
+                       capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads(next(ln for ln in r.stdout.splitlines() if ln.startswith("FLOWREEL_SCENE "))[15:])
+    assert got["engine"] == "CYCLES" and got["samples"] == samples
+    assert got["motion_blur"] is declared["flags"]["motion_blur"] and got["resolution"] == [48, 32]
+    if declared["flags"]["denoise"] != "auto":  # auto: on where the build has OIDN (test_cli_render.py)
+        assert got["denoise"] is (declared["flags"]["denoise"] == "on")
+    for k, v in declared["cycles"].items():
+        assert got["cycles"][k] == v, k
