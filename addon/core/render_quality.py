@@ -22,10 +22,11 @@ RENDER_QUALITY: dict[str, dict[str, Any]] = {
         "cycles": {},
         "glare": "",
     },
-    # 16 samples, no denoiser: OpenImageDenoise smears sub-pixel points (worse FLIP at equal samples) and costs
-    # as much as many samples (no denoiser won at equal time); 4.5x less CPU a frame than the old 64 + OIDN.
+    # The cheapest measured setting whose mid-flight frame of the default look (glow) keeps SSIM >= 0.98 against
+    # the reference: no denoiser (OpenImageDenoise smears sub-pixel points and lost at equal time), and 32
+    # samples, since 16 were visibly grainier mid-flight (bench/RESULTS.md "Final quality at a tenth of the cost").
     "final": {
-        "flags": {"resolution": (1920, 1080), "engine": "CYCLES", "samples": 16, "denoise": "off",
+        "flags": {"resolution": (1920, 1080), "engine": "CYCLES", "samples": 32, "denoise": "off",
                   "motion_blur": True},
         "cycles": {},
         "glare": "",
