@@ -1,6 +1,6 @@
 """Import the add-on package from its folder in a Python that has not installed it.
 
-Blender's own Python (``blender -b --python addon/render.py``, blend_templates/build_looks.py) knows
+Blender's own Python (``blender -b --python addon/render/__main__.py``, blend_templates/build_looks.py) knows
 neither the repository nor the pip install. Standard library only; scripts load this file by path:
 
     spec = importlib.util.spec_from_file_location("_flowreel_bootstrap", ADDON_DIR / "bootstrap.py")

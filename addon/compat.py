@@ -312,17 +312,6 @@ def eevee_depth_shading(scene: bpy.types.Scene, ao_distance: float) -> None:
                 pass
 
 
-def workbench_depth_shading(scene: bpy.types.Scene) -> None:
-    """Workbench (previews): studio lighting with its soft shadow and cavity (same names 3.4 - 5.0)."""
-    shading = scene.display.shading
-    shading.light = "STUDIO"
-    shading.show_shadows = True
-    shading.show_cavity = True
-    shading.cavity_type = "WORLD"
-    scene.display.shadow_shift = 0.1
-    scene.display.shadow_focus = 0.5
-
-
 def light_soft_shadow(light: bpy.types.Light) -> None:
     """Shadows on, contact shadows where the light has them (EEVEE Legacy 3.x) so that touching points
     shade each other."""

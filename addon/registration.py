@@ -5,11 +5,12 @@ import inspect
 
 import bpy
 
-from . import compat, fit_ops, fit_text, key_props
-from .ops import FLOWREEL_OT_export_target, FLOWREEL_OT_import, FLOWREEL_OT_import_settings, file_handler_class
-from .panel import VIEW3D_PT_flowreel
-from .prefs import FLOWREEL_OT_check_trainer, FlowreelPreferences
-from .props import FlowreelSettings
+from . import compat
+from .ui import fit_ops, fit_text, key_props
+from .ui.ops import FLOWREEL_OT_export_target, FLOWREEL_OT_import, FLOWREEL_OT_import_settings, file_handler_class
+from .ui.panel import VIEW3D_PT_flowreel
+from .ui.prefs import FLOWREEL_OT_check_trainer, FlowreelPreferences
+from .ui.props import FlowreelSettings
 
 CLASSES = (FlowreelPreferences, FLOWREEL_OT_check_trainer, FlowreelSettings, FLOWREEL_OT_import,
            FLOWREEL_OT_import_settings, *fit_ops.CLASSES, *fit_text.CLASSES, VIEW3D_PT_flowreel,

@@ -5,7 +5,7 @@
 Makes the targets (trimesh primitives written to files, a torus point cloud, the picture with --depth 1),
 fits each with the default flow-matching settings except --steps (default 2000, the draft film's fit) and
 eval_samples 20000, exports N particles x 2 frames with landing "flow" and "exact" from the same noise, and
-prints a markdown table row per target (trainer/metrics3d.py: chamfer relative to the box diagonal,
+prints a markdown table row per target (trainer/metrics/shape.py: chamfer relative to the box diagonal,
 coverage within 1 % of it; the floor is N independent exact samples against the same reference).
 """
 
@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from flowreel.trainer.export import export_trajectories
-from flowreel.trainer.fit import FitConfig, fit
-from flowreel.trainer.metrics3d import quality3d
-from flowreel.trainer.runs import load_run
-from flowreel.trainer.targets import load_target
+from flowreel.trainer.fit.loop import FitConfig, fit
+from flowreel.trainer.fit.runs import load_run
+from flowreel.trainer.flow.export import export_trajectories
+from flowreel.trainer.metrics.shape import quality3d
+from flowreel.trainer.targets.registry import load_target
 
 
 def make_targets(out: Path, picture: Path) -> list[tuple[str, Path, dict]]:

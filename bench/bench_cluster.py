@@ -28,7 +28,7 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # every node on
 from flowreel.addon.core import trajformat  # noqa: E402
 from flowreel.trainer.cluster import connect as cconnect  # noqa: E402
 from flowreel.trainer.cluster.render import render_on_cluster  # noqa: E402
-from flowreel.trainer.launch import run_render  # noqa: E402
+from flowreel.trainer.film.launch import run_render  # noqa: E402
 
 
 def synthetic_traj(path: Path, particles: int, frames: int = 241, seed: int = 0) -> Path:

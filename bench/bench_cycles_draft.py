@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 def exact_traj(path: Path, n: int) -> None:
     from flowreel.addon.core import trajformat
-    from flowreel.trainer.density import load_density
+    from flowreel.trainer.targets.picture import load_density
 
     d = load_density(REPO / "examples" / "logo.png")
     rng = np.random.default_rng(0)
@@ -48,7 +48,7 @@ def _cpu() -> float:
 
 
 def _get(scene, material, path: str):
-    from flowreel.addon import look_datablocks as looks
+    from flowreel.addon.looks import datablocks as looks
 
     if path.startswith("glare."):
         node = next(n for n in scene.compositing_node_group.nodes if n.bl_idname == "CompositorNodeGlare")
@@ -57,7 +57,7 @@ def _get(scene, material, path: str):
 
 
 def _set(scene, path: str, value) -> None:
-    from flowreel.addon import look_datablocks as looks
+    from flowreel.addon.looks import datablocks as looks
 
     if path.startswith("glare."):  # an input of the compositor's Glare node (Blender 4.5+)
         for node in scene.compositing_node_group.nodes:
@@ -98,9 +98,9 @@ def main() -> None:
     import bpy
 
     from flowreel.addon.core.options import SceneOptions
-    from flowreel.addon.engines import configure_engine
-    from flowreel.addon.scene import build_scene
-    from flowreel.trainer.movie import QUALITY
+    from flowreel.addon.render.engines import configure_engine
+    from flowreel.addon.scene.build import build_scene
+    from flowreel.trainer.film.movie import QUALITY
 
     q = QUALITY["draft"]
     tmp = Path(tempfile.mkdtemp(prefix="flowreel-cycles-"))

@@ -3,7 +3,7 @@
     python bench/bench_export.py RUN_DIR [--particles 100000] [--frames 241] [--tol 1e-5 1e-4 1e-3]
 
 Each tolerance runs in a fresh child process so that its peak RSS (getrusage ru_maxrss) is its own.
-The accuracy column is the excess TV of the t=1 particles (trainer.metrics), to show what looser
+The accuracy column is the excess TV of the t=1 particles (trainer.metrics.picture), to show what looser
 tolerances cost in quality. Wrap in `flock /tmp/flowreel-cpu.lock` on the shared machine.
 """
 
@@ -23,9 +23,9 @@ def child(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
 
-    from flowreel.trainer.flow import integrate
-    from flowreel.trainer.metrics import excess_tv
-    from flowreel.trainer.runs import load_run
+    from flowreel.trainer.fit.runs import load_run
+    from flowreel.trainer.flow.integrate import integrate
+    from flowreel.trainer.metrics.picture import excess_tv
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -3,7 +3,7 @@
     python bench/bench_fit.py                                   # default `fm` fit on the 4 sample images
     python bench/bench_fit.py --images logo --compare 60        # + fm / ffjord / zuko CNF, 60 s training each
 
-Columns: wall seconds of the fit (training + its 100k-sample metric), excess TV (trainer.metrics, 100k
+Columns: wall seconds of the fit (training + its 100k-sample metric), excess TV (trainer.metrics.picture, 100k
 particles at t=1, 64x64 bins), NLL in nats of held-out image samples (flow.log_prob), and the image
 density's exact entropy, which no model's NLL can beat. The peer (zuko's CNF, a bench-only dependency:
 bench/requirements.txt) is trained by maximum likelihood for the same wall-clock budget.
@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from flowreel.trainer.density import load_density
-from flowreel.trainer.fit import FitConfig, fit
-from flowreel.trainer.flow import log_prob
-from flowreel.trainer.metrics import excess_tv
-from flowreel.trainer.runs import load_run
+from flowreel.trainer.fit.loop import FitConfig, fit
+from flowreel.trainer.fit.runs import load_run
+from flowreel.trainer.flow.integrate import log_prob
+from flowreel.trainer.metrics.picture import excess_tv
+from flowreel.trainer.targets.picture import load_density
 
 REPO = Path(__file__).resolve().parent.parent
 

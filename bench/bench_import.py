@@ -145,12 +145,12 @@ def reset_peak() -> None:
 
 
 STEPS = (  # (module, function) timed inside build_scene; scene.py calls each through its module
-    ("flowreel.addon.core.pointcache", "write_pc2"),
-    ("flowreel.addon.scene", "auto_radius"),
-    ("flowreel.addon.key_colors", "per_key_colors"),
-    ("flowreel.addon.key_colors", "install"),
-    ("flowreel.addon.camera", "setup_camera"),
-    ("flowreel.addon.lights", "light_3d"),
+    ("flowreel.addon.scene.pointcache", "write_pc2"),
+    ("flowreel.addon.scene.build", "auto_radius"),
+    ("flowreel.addon.scene.key_colors", "per_key_colors"),
+    ("flowreel.addon.scene.key_colors", "install"),
+    ("flowreel.addon.camera.rig", "setup_camera"),
+    ("flowreel.addon.looks.lights", "light_3d"),
 )
 
 
@@ -181,7 +181,7 @@ def child(npz: str, cache_dir: str, frames: int, scene_opts: dict | None = None)
 
     steps: dict[str, float] = {}
     _timed(steps)
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     base = proc_status()

@@ -29,10 +29,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from flowreel.trainer import flow, landing
-from flowreel.trainer.export import initial_noise
-from flowreel.trainer.metrics import excess_gaussian_tv, excess_tv, histogram_tv
-from flowreel.trainer.runs import load_run
+from flowreel.trainer.fit.runs import load_run
+from flowreel.trainer.flow import integrate as flow
+from flowreel.trainer.flow import landing
+from flowreel.trainer.flow.export import initial_noise
+from flowreel.trainer.metrics.picture import excess_gaussian_tv, excess_tv, histogram_tv
 
 
 def seam_score(xy: np.ndarray, extent, bins: int = 128) -> float:
@@ -132,7 +133,7 @@ def make_sheet(path: Path, flow_pos: np.ndarray, land_pos: np.ndarray, extent, f
     from PIL import Image, ImageDraw
 
     from flowreel.addon.core.atomic import atomic_write
-    from flowreel.trainer.preview import Splatter
+    from flowreel.trainer.film.preview import Splatter
 
     sp = Splatter(extent, size=480, glow=0.3)
     sp.set_exposure(land_pos[-1])

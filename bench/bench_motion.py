@@ -2,7 +2,7 @@
 
     python bench/bench_motion.py [--particles 60000] [--frames 241] [--resolution 1280x720] [--render-frames 5]
 
-- turbulence: `trainer.turbulence.add_turbulence` on N particles x T frames (2-D and 3-D), the only
+- turbulence: `trainer.flow.turbulence.add_turbulence` on N particles x T frames (2-D and 3-D), the only
   work it adds to an export (the solve and the landing are unchanged);
 - transparency: the render script on a stand-in film of N particles (noise flowing straight onto a
   ring, the draft's Cycles at 4 samples, glow look) with the look's background, `transparent`, and
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from flowreel.addon.core import trajformat
-from flowreel.trainer.turbulence import add_turbulence
+from flowreel.trainer.flow.turbulence import add_turbulence
 
 
 def bench_turbulence(n: int, frames: int) -> None:
@@ -52,7 +52,7 @@ def _stand_in(path: Path, n: int, frames: int) -> Path:
 
 
 def bench_render(n: int, resolution: str, render_frames: int) -> None:
-    from flowreel.addon import render
+    from flowreel.addon.render import __main__ as render
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_motion-"))
     traj = _stand_in(tmp / "ring.npz", n, 49)
@@ -72,8 +72,8 @@ def bench_render(n: int, resolution: str, render_frames: int) -> None:
         print(f"| {' '.join(extra) or 'the look'} | {render_frames} | {dt / render_frames:.2f} |", flush=True)
     import bpy
 
-    from flowreel.addon.alpha_frames import frame_finisher
     from flowreel.addon.core.options import SceneOptions
+    from flowreel.addon.render.alpha_frames import frame_finisher
 
     frame = sorted((tmp / "look").glob("frame_*.png"))[-1]
     finish = frame_finisher(bpy, bpy.context.scene, SceneOptions(background="transparent"))

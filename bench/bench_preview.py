@@ -34,7 +34,7 @@ def _in_child(fn, *args):
 
 
 def stage_load(path: str) -> dict:
-    from flowreel.trainer.density import load_density
+    from flowreel.trainer.targets.picture import load_density
 
     base = _rss_mb()
     t = time.perf_counter()
@@ -44,8 +44,8 @@ def stage_load(path: str) -> dict:
 
 
 def stage_sample_metrics() -> dict:
-    from flowreel.trainer.density import load_density
-    from flowreel.trainer.metrics import excess_tv
+    from flowreel.trainer.metrics.picture import excess_tv
+    from flowreel.trainer.targets.picture import load_density
 
     d = load_density(REPO / "examples/logo.png")
     rng = np.random.default_rng(0)
@@ -63,7 +63,7 @@ def stage_sample_metrics() -> dict:
 
 def stage_preview(traj: str, out: str) -> dict:
     from flowreel.addon.core.trajformat import read
-    from flowreel.trainer.preview import preview, render_frames
+    from flowreel.trainer.film.preview import preview, render_frames
 
     t = time.perf_counter()
     n = sum(1 for _ in render_frames(read(traj, mmap=True), size=512))
@@ -81,7 +81,7 @@ def main() -> int:
     from PIL import Image, ImageDraw
 
     from flowreel.addon.core.trajformat import Trajectory, write
-    from flowreel.trainer.density import load_density
+    from flowreel.trainer.targets.picture import load_density
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

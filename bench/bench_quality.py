@@ -11,7 +11,7 @@ and scored against it: SSIM (own code below, on luminance, Gaussian window as Wa
 needs a torch model download, so it is not used). Candidates are rendered interleaved (every
 candidate's mid-flight frame, then every candidate's resting frame, in a shuffled order) and the time is
 the median over renders, because other jobs share the machine. The scene is built once per film exactly
-like addon/render.py does (render_args, build_scene, configure_engine), and each candidate changes only
+like addon/render/__main__.py does (render_args, build_scene, configure_engine), and each candidate changes only
 the settings it names. Writes bench/results/quality.md, quality_<film>.png (SSIM and FLIP against
 seconds per frame) and crops of the reference and chosen settings side by side (crops_<film>.png).
 Needs matplotlib and flip-evaluator (bench/requirements.txt).
@@ -172,14 +172,14 @@ def read_png(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
 
 # ---- rendering ---------------------------------------------------------------------------------
 class Film:
-    """One film's scene, built like addon/render.py builds it; `render` applies a candidate and times it."""
+    """One film's scene, built like addon/render/__main__.py builds it; `render` applies a candidate and times it."""
 
     def __init__(self, name: str, traj: Path, resolution: str, points: float = 1.0, engine: str = "cycles"):
         import bpy
 
-        from flowreel.addon.engines import configure_engine
-        from flowreel.addon.render_args import build_parser, scene_options
-        from flowreel.addon.scene import build_scene
+        from flowreel.addon.render.args import build_parser, scene_options
+        from flowreel.addon.render.engines import configure_engine
+        from flowreel.addon.scene.build import build_scene
 
         look, _, extra = FILMS[name]
         argv = [str(traj), "--engine", engine, "--look", look, "--resolution", resolution, "--motion-blur", *extra]
@@ -271,7 +271,7 @@ class Film:
     def render(self, c: Cand, frame: int, path: Path) -> float:
         from PIL import Image
 
-        from flowreel.addon.frame_loop import render_frame
+        from flowreel.addon.render.frame_loop import render_frame
 
         self.apply(c)
         t = time.perf_counter()
@@ -456,10 +456,10 @@ def before_after(traj: Path, look: str, resolution: str, rounds: int, work: Path
     new frame against the old one; keeps both frames for the crops."""
     import bpy
 
-    from flowreel.addon.engines import configure_engine
-    from flowreel.addon.frame_loop import render_frame
-    from flowreel.addon.render_args import build_parser, scene_options
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.render.args import build_parser, scene_options
+    from flowreel.addon.render.engines import configure_engine
+    from flowreel.addon.render.frame_loop import render_frame
+    from flowreel.addon.scene.build import build_scene
 
     configs = {"before": OLD_FINAL, "after": ["--quality", "final"]}
     times: dict[str, list[float]] = {k: [] for k in configs}

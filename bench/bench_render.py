@@ -6,7 +6,7 @@
 Target: Workbench preview frame, 100k points, 1920x1080 <= 1 s after the first frame.
 The trajectory is synthetic (noise -> examples/logo.png along curved paths), written once to a temp
 folder, so the benchmark needs neither torch nor a trained model. Each case builds the scene
-exactly like addon/render.py (same functions: render_args, engines), then times single frames: the first (shader
+exactly like the render entry point (same functions: render_args, engines), then times single frames: the first (shader
 compilation, BVH build, GL start-up) separately from the following ones. Results go to
 bench/results/addon_render.md as a markdown table.
 """
@@ -59,10 +59,10 @@ def synthetic_traj(path: Path, n: int, n_frames: int, image: Path, seed: int = 0
 def time_case(traj: Path, engine: str, look: str, resolution: str, frames: int, samples: int | None) -> dict:
     import bpy
 
-    from flowreel.addon.engines import configure_engine
-    from flowreel.addon.frame_loop import render_frame
-    from flowreel.addon.render_args import build_parser, scene_options
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.render.args import build_parser, scene_options
+    from flowreel.addon.render.engines import configure_engine
+    from flowreel.addon.render.frame_loop import render_frame
+    from flowreel.addon.scene.build import build_scene
 
     argv = [str(traj), "--engine", engine, "--look", look, "--resolution", resolution]
     if samples:

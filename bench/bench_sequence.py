@@ -10,7 +10,7 @@ Prints markdown tables:
 - each fit's wall time (cached fits are reported as reused, with the seconds recorded when they were made)
 - export time of each film (N particles x (1 + moves x frames per move))
 - excess TV (64x64 histogram, minus the floor of N exact samples) of the frame at each picture key
-- per move: mean path length, chord, turning and length-weighted curvature (trainer/paths.py)
+- per move: mean path length, chord, turning and length-weighted curvature (trainer/metrics/paths.py)
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from flowreel.trainer.fit import FitConfig
-from flowreel.trainer.metrics import excess_tv
-from flowreel.trainer.paths import move_stats
-from flowreel.trainer.sequence import SequenceOptions, ensure_fits, load_pictures, plan
-from flowreel.trainer.sequence_export import export_sequence
+from flowreel.trainer.fit.loop import FitConfig
+from flowreel.trainer.metrics.paths import move_stats
+from flowreel.trainer.metrics.picture import excess_tv
+from flowreel.trainer.sequence.export import export_sequence
+from flowreel.trainer.sequence.plan import SequenceOptions, ensure_fits, load_pictures, plan
 
 DENSITY = {"invert": False, "threshold": None, "max_side": 512}
 

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from flowreel.trainer import trajfile
-from flowreel.trainer.export import export_trajectories
-from flowreel.trainer.fit import FitConfig, fit
-from flowreel.trainer.runs import load_run
-from flowreel.trainer.targets import load_target
+from flowreel.trainer.fit.loop import FitConfig, fit
+from flowreel.trainer.fit.runs import load_run
+from flowreel.trainer.flow import trajfile
+from flowreel.trainer.flow.export import export_trajectories
+from flowreel.trainer.targets.registry import load_target
 
 
 def swirl(side: int, path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Support points of a 3-D end frame (addon/shape_support.py): fit error against direction count, and speed.
+"""Support points of a 3-D end frame (addon/camera/support.py): fit error against direction count, and speed.
 
 For each shape, the camera distance fitted on the support points (grown by the radius and `cover_pad`) is
 compared with the exact fit on every particle (grown by the radius alone), over a 360 deg orbit at 1 deg
@@ -36,14 +36,15 @@ def shapes(rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    from flowreel.addon import camera, shape_support
-    from flowreel.addon.core import pointcache
+    from flowreel.addon.camera import rig as camera
+    from flowreel.addon.camera import support as shape_support
+    from flowreel.addon.scene import pointcache
 
     rng = np.random.default_rng(0)
     tan_w, tan_h = 18.0 / 50.0, 18.0 / 50.0 * 9 / 16
     rots = [camera.view_rotation_3d("-y", math.radians(a)) for a in range(360)]  # orbit about a standing front
     radius, margin = 0.02, 0.08
-    lines = ["# Support points for the 3-D camera fit (addon/shape_support.py)", "",
+    lines = ["# Support points for the 3-D camera fit (addon/camera/support.py)", "",
              f"{platform.node()}, {os.cpu_count()} CPUs, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, shared box "
              f"(load {os.getloadavg()[0]:.1f}). 16:9, 50 mm, margin 0.08, radius 0.02, 360 orbit angles "
              "+ the static view.",

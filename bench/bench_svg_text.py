@@ -42,9 +42,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
-    from flowreel.trainer.density import load_density
-    from flowreel.trainer.svg_picture import check_svg, open_svg, read_svg_text
-    from flowreel.trainer.text_picture import load_text_density
+    from flowreel.trainer.targets.picture import load_density
+    from flowreel.trainer.targets.svg import check_svg, open_svg, read_svg_text
+    from flowreel.trainer.targets.text import load_text_density
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""Build the look templates blend_templates/<look>.blend from the recipes in addon/looks.py.
+"""Build the look templates blend_templates/<look>.blend from the recipes in addon/looks/recipes.py.
 
     blender -b --factory-startup --python blend_templates/build_looks.py [-- --out DIR] [LOOK ...]
     python blend_templates/build_looks.py [--out DIR] [LOOK ...]          # with the bpy module
@@ -29,7 +29,7 @@ def _load_looks():
     boot = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(boot)
     package = boot.load_package(HERE.parent / "addon")
-    return importlib.import_module(f"{package}.looks"), importlib.import_module(f"{package}.look_templates")
+    return importlib.import_module(f"{package}.looks.recipes"), importlib.import_module(f"{package}.looks.templates")
 
 
 looks, look_templates = _load_looks()

@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 def main(out: Path = HERE / "monkey.ply") -> Path:
     import bpy
 
-    from flowreel.addon import export_target
+    from flowreel.addon.ui import export_target
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.ops.mesh.primitive_monkey_add(size=2.0)

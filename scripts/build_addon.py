@@ -40,8 +40,8 @@ def bl_info_version(addon_dir: Path) -> str:
 def files_to_pack(repo: Path) -> list[tuple[Path, str]]:
     """(source, name in zip): the add-on's .py files + manifest, and the look templates."""
     addon_dir = repo / "addon"
-    out = [(p, f"{PACKAGE}/{p.relative_to(addon_dir).as_posix()}")
-           for p in sorted([*addon_dir.glob("*.py"), *addon_dir.glob("core/*.py")])]
+    modules = sorted(p for p in addon_dir.rglob("*.py") if "__pycache__" not in p.parts)  # every subpackage
+    out = [(p, f"{PACKAGE}/{p.relative_to(addon_dir).as_posix()}") for p in modules]
     out.append((addon_dir / "blender_manifest.toml", f"{PACKAGE}/blender_manifest.toml"))
     for p in sorted((repo / "blend_templates").glob("*.blend")):
         out.append((p, f"{PACKAGE}/blend_templates/{p.name}"))

@@ -7,7 +7,7 @@ Blender extension zip per platform that carries the trainer and all its dependen
 
 A full zip, `flowreel-<version>-full-<platform>.zip`, is the light add-on plus `wheels/*.whl` listed in its
 manifest (`wheels = [...]`, `platforms = ["<platform>"]`): Blender installs them into the extension's
-site-packages, and the add-on runs the trainer from there with Blender's own Python (core/trainer_source.py).
+site-packages, and the add-on runs the trainer from there with Blender's own Python (addon/jobs/trainer_source.py).
 The wheels are fetched with `pip download --platform ... --only-binary=:all: --python-version 3.11` into
 `<cache>/<platform>/` once; later builds reuse them. torch must be a CPU build: on PyPI that is the Windows and
 macOS wheel, while PyPI's Linux wheel is the CUDA build (with gigabytes of nvidia-* wheels), so Linux takes

@@ -184,7 +184,7 @@ def small_fit(monkeypatch):
     """Make the CLI (`trainer fit`, `trainer movie`) train a tiny model and evaluate on few samples: seconds."""
     import dataclasses
 
-    import flowreel.trainer.fit as fitmod
+    import flowreel.trainer.fit.loop as fitmod
 
     @dataclasses.dataclass
     class SmallConfig(fitmod.FitConfig):
@@ -203,9 +203,9 @@ TINY_FIT = dict(steps=40, hidden=32, depth=2, n_fourier=16, batch_size=256, eval
 
 def fit_tiny(image: Path, run_dir: Path, **target_options) -> Path:
     """A real but tiny (40-step, small network) fit of `image` into `run_dir`, for tests that need a run.
-    `target_options` go to trainer.targets.load_target (depth=, fill= for 3-D targets)."""
-    from flowreel.trainer.fit import FitConfig, fit
-    from flowreel.trainer.targets import load_target
+    `target_options` go to trainer.targets.registry.load_target (depth=, fill= for 3-D targets)."""
+    from flowreel.trainer.fit.loop import FitConfig, fit
+    from flowreel.trainer.targets.registry import load_target
 
     fit(load_target(image, **target_options), FitConfig(**TINY_FIT), run_dir, progress=False)
     return run_dir

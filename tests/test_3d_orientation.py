@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import require_module
 
-from flowreel.addon.core import shapes3d
+from flowreel.addon.core.contract import shapes3d
 
 # A 2 x 1 x 4 block (Blender's axes: x right, y away from the viewer, z up) with a small bump on its
 # front-right-top corner: any turn or mirror of it moves the bump.
@@ -38,7 +38,7 @@ WRITTEN = {".obj": lambda p: np.c_[p[:, 0], p[:, 2], -p[:, 1]], ".glb": lambda p
 
 @pytest.mark.parametrize("suffix", sorted(WRITTEN))
 def test_a_mesh_in_each_formats_convention_lands_in_the_same_world_orientation(tmp_path, suffix):
-    from flowreel.trainer.targets import load_target
+    from flowreel.trainer.targets.registry import load_target
 
     mesh = _world_mesh()
     world = np.asarray(mesh.vertices).copy()
@@ -54,8 +54,8 @@ def test_a_mesh_in_each_formats_convention_lands_in_the_same_world_orientation(t
 
 def test_up_and_forward_override_the_formats_convention(tmp_path):
     """A z-up OBJ (as the add-on wrote them before) read with --up z --forward y; a PLY read y up."""
-    from flowreel.trainer.target3d import TargetError
-    from flowreel.trainer.targets import load_target
+    from flowreel.trainer.targets.registry import load_target
+    from flowreel.trainer.targets.target3d import TargetError
 
     mesh = _world_mesh()
     world = np.asarray(mesh.vertices).copy()
@@ -79,7 +79,7 @@ def test_up_and_forward_override_the_formats_convention(tmp_path):
 
 
 def test_axis_flags_parse_like_blenders_names():
-    from flowreel.trainer.cli_args import _axis
+    from flowreel.trainer.cli.args import _axis
 
     assert [shapes3d.parse_axis(a) for a in ("Y", "+z", "-X", "NEGATIVE_Z")] == ["y", "z", "-x", "-z"]
     assert [shapes3d.parse_front(a) for a in ("-Y", "z", "+x")] == ["-y", "+z", "+x"]
@@ -112,7 +112,7 @@ def test_front_views_are_right_handed_screens():
 
 def test_front_and_axis_flags_take_values_that_start_with_a_minus():
     """`--front -y` and `--up -z` as typed (argparse alone would take "-y" for an option)."""
-    from flowreel.addon.render_args import build_parser as render_parser
+    from flowreel.addon.render.args import build_parser as render_parser
     from flowreel.trainer.cli import build_parser
 
     argv = ["movie", "w.obj", "-o", "w.mp4", "--front", "-y", "--up", "-z", "--forward", "x"]
@@ -129,7 +129,7 @@ def test_front_and_axis_flags_take_values_that_start_with_a_minus():
 @pytest.mark.parametrize("endian", ["<", ">"])
 def test_a_binary_ply_of_mixed_polygons_is_read_with_its_colours(tmp_path, endian):
     """Blender's PLY exporter writes quads and n-gons (trimesh refuses mixed lists): fanned into triangles."""
-    from flowreel.trainer.ply_polygons import PlyError, read_polygon_ply
+    from flowreel.trainer.targets.ply_polygons import PlyError, read_polygon_ply
 
     verts = np.array([(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (2, 0, 0), (2, 1, 1)], dtype=endian + "f4")
     rgba = np.array([(255, 0, 0, 255)] * 3 + [(0, 0, 255, 255)] * 3, dtype=np.uint8)

@@ -54,7 +54,7 @@ def view(bpy, points):
 
 
 def test_3d_file_imports_positions_and_colours(bpy, tmp_path):
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     pos, cols = write_3d(tmp_path / "s.npz")
     opts = small()
@@ -74,7 +74,7 @@ def test_3d_file_imports_positions_and_colours(bpy, tmp_path):
 @pytest.mark.parametrize("standing", [False, True], ids=["flat", "standing"])
 @pytest.mark.parametrize("move", ["STATIC", "PUSH_IN", "ORBIT"])
 def test_3d_camera_ends_on_the_front_gently_elevated_and_frames_the_shape_box(bpy, tmp_path, move, standing):
-    from flowreel.addon.scene import auto_radius, build_scene
+    from flowreel.addon.scene.build import auto_radius, build_scene
 
     end, extent = (STANDING, STANDING_EXTENT) if standing else (END, EXTENT)
     write_3d(tmp_path / "s.npz", end=end, extent=extent)
@@ -102,7 +102,7 @@ def test_3d_camera_ends_on_the_front_gently_elevated_and_frames_the_shape_box(bp
 @pytest.mark.parametrize("ping_pong", [False, True])
 def test_3d_orbit_ends_on_the_front_rests_there_and_ping_pong_loops(bpy, tmp_path, ping_pong):
     from flowreel.addon.core import timing
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     write_3d(tmp_path / "s.npz", end=STANDING, extent=STANDING_EXTENT)
     opts = small(camera="ORBIT", ping_pong=ping_pong, easing="EASE_IN_OUT")
@@ -140,7 +140,7 @@ def test_3d_orbit_ends_on_the_front_rests_there_and_ping_pong_loops(bpy, tmp_pat
 def test_orbit_degrees_sets_the_turn_and_pictures_keep_their_40_degree_sweep(bpy, tmp_path):
     from test_addon_scene import make_traj
 
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     def turn(path, **kw):
         bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -167,8 +167,8 @@ def test_orbit_degrees_sets_the_turn_and_pictures_keep_their_40_degree_sweep(bpy
 
 
 def test_depth_of_field_focuses_on_the_shape_centre_and_blurs_its_sides_slightly(bpy, tmp_path):
-    from flowreel.addon import camera
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.camera import rig as camera
+    from flowreel.addon.scene.build import build_scene
 
     end = END + np.float32([5.0, -3.0, 2.0])  # off the origin: the focus must follow the shape
     extent = [-2 + 5, 2 + 5, -1.5 - 3, 1.5 - 3, -1 + 2, 1 + 2]
@@ -197,7 +197,7 @@ def test_depth_of_field_focuses_on_the_shape_centre_and_blurs_its_sides_slightly
 
 @pytest.mark.parametrize("look", ["glow", "ink"])
 def test_3d_looks_get_key_and_rim_lights_turning_with_the_camera(bpy, tmp_path, look):
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     write_3d(tmp_path / "s.npz")
     obj = build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small(camera="ORBIT", look=look))
@@ -220,7 +220,7 @@ def test_3d_render_shows_points_where_the_camera_projects_them(bpy, tmp_path):
     from mathutils import Vector
     from test_addon_render_util import check_points_drawn, read_png
 
-    from flowreel.addon import render
+    from flowreel.addon.render import __main__ as render
 
     write_3d(tmp_path / "s.npz")
     frames = tmp_path / "frames"
@@ -265,7 +265,7 @@ def test_3d_camera_frames_the_end_frame_particles_not_the_box(bpy, tmp_path, axe
     in the static view; at the limiting angle the shape reaches the margin line: it fills 1 / (1 + margin) of
     the half-frame (less the radius and the support pad, under 1.5 %), where the box's corners left it far
     smaller."""
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     end, extent = surface(3000, axes)
     write_3d(tmp_path / "s.npz", end=end, extent=extent)
@@ -282,7 +282,7 @@ def test_3d_camera_frames_the_end_frame_particles_not_the_box(bpy, tmp_path, axe
     assert max(reach) <= 1 / (1 + margin) + 1e-5
     assert max(reach) >= 0.985 / (1 + margin), f"the shape fills {max(reach):.3f} of the half-frame"
     # The box's framing, for scale: its corners in view leave the shape well inside the margin line.
-    from flowreel.addon import camera
+    from flowreel.addon.camera import rig as camera
 
     x0, x1, y0, y1, z0, z1 = extent
     corners = camera.box_corners(tuple(extent), radius)
@@ -299,8 +299,8 @@ def test_picture_camera_is_unchanged_by_the_3d_shape_framing(bpy, tmp_path):
     """A 2-D picture is still framed on its extent box, straight down: the closed-form distance."""
     from test_addon_scene import make_traj
 
-    from flowreel.addon import camera
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.camera import rig as camera
+    from flowreel.addon.scene.build import build_scene
 
     make_traj(tmp_path / "p.npz")
     opts = small(radius=0.05)

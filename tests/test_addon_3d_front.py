@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from conftest import require_module
 
-from flowreel.addon.core import shapes3d, trajformat
+from flowreel.addon.core import trajformat
+from flowreel.addon.core.contract import shapes3d
 from flowreel.addon.core.options import SceneOptions
 from flowreel.addon.core.trajformat import Trajectory
 
-E = math.radians(15.0)  # the camera's elevation over the front (addon/camera.py ELEVATION_3D)
+E = math.radians(15.0)  # the camera's elevation over the front (addon/camera/rig.py ELEVATION_3D)
 
 
 def _select_only(bpy, obj) -> None:
@@ -55,7 +56,7 @@ def test_exports_with_the_defaults_read_back_as_they_lay_in_the_scene(addon_regi
     require_module("trimesh")
     from scipy.spatial import cKDTree
 
-    from flowreel.trainer.targets import load_target
+    from flowreel.trainer.targets.registry import load_target
 
     bpy = addon_registered
     bpy.ops.mesh.primitive_monkey_add(location=(1.0, -2.0, 0.5), rotation=(0.4, 0.2, 0.9))
@@ -105,8 +106,9 @@ def _back_axis(scene) -> np.ndarray:
 ])
 def test_a_film_ends_on_the_front_the_file_or_the_option_names(addon_registered, tmp_path, move, meta, option,
                                                                 front):
-    from flowreel.addon import camera, panel
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.camera import rig as camera
+    from flowreel.addon.scene.build import build_scene
+    from flowreel.addon.ui import panel
 
     bpy = addon_registered
     _write(tmp_path / "s.npz", _box_points((6.0, 2.0, 8.0)), meta)  # standing: x by z is the largest face
@@ -121,7 +123,7 @@ def test_a_film_ends_on_the_front_the_file_or_the_option_names(addon_registered,
 
 
 def test_rig_axes_are_the_front_views_and_the_orbit_turns_about_its_up():
-    from flowreel.addon import camera
+    from flowreel.addon.camera import rig as camera
 
     for f in shapes3d.FRONTS:
         np.testing.assert_allclose(camera.euler_matrix(camera.rig_euler(f, 0.0)), shapes3d.front_basis(f), atol=1e-12)
@@ -133,7 +135,7 @@ def test_rig_axes_are_the_front_views_and_the_orbit_turns_about_its_up():
 
 
 def test_the_key_light_falls_on_the_front_faces_more_than_on_their_walls(addon_registered, tmp_path):
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     bpy = addon_registered
     _write(tmp_path / "s.npz", _box_points((8.0, 3.0, 0.4)))  # a flat slab: the front is +z
@@ -194,8 +196,8 @@ def test_a_flat_word_exported_with_blenders_defaults_ends_readable_from_above(bp
     require_module("trimesh")
     from test_addon_render_util import read_png
 
-    from flowreel.addon import render
-    from flowreel.trainer.targets import file_meta, load_target
+    from flowreel.addon.render import __main__ as render
+    from flowreel.trainer.targets.registry import file_meta, load_target
 
     ob = _letters_mesh(bpy)
     _select_only(bpy, ob)

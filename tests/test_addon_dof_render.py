@@ -76,7 +76,7 @@ def _blur_diameter(bpy, tmp_path, point, name) -> float:
 
 
 def test_cycles_blurs_the_near_side_by_the_design_fraction_and_keeps_the_centre_sharp(bpy, tmp_path):
-    from flowreel.addon import camera
+    from flowreel.addon.camera import rig as camera
     from flowreel.addon.core.options import SceneOptions
 
     scene = bpy.context.scene

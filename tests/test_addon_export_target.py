@@ -115,7 +115,7 @@ def test_trimesh_reads_the_export_as_the_trainer_will(addon_registered, tmp_path
     assert len(m.vertices) == len(want) and len(m.faces) == n_tris
     # The file holds the format's axes (OBJ: y up, forward -z, as Blender's own exporter writes it); turned
     # back by the convention the trainer reads it with, it is the scene's mesh.
-    from flowreel.addon.core.shapes3d import CONVENTIONS, to_world
+    from flowreel.addon.core.contract.shapes3d import CONVENTIONS, to_world
 
     np.testing.assert_allclose(to_world(np.asarray(m.vertices), *CONVENTIONS[path.suffix]), want, atol=1e-4)
     if path.suffix == ".obj":

@@ -11,7 +11,7 @@ import pytest
 from conftest import require_module
 from test_addon_ops import counts, good
 
-from flowreel.addon.core import jobs
+from flowreel.addon.jobs import runner as jobs
 
 TINY = {"fm": 40, "ffjord": 5, "particles": 300, "frames": 5, "eval_samples": 300}
 
@@ -50,7 +50,7 @@ def picture(path, size=32):
 
 def pump(timeout=120.0):
     """What Blender's event loop does with the add-on's timer: call it until it stops."""
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     end = time.monotonic() + timeout
     while fit_ops.tick() is not None:
@@ -59,7 +59,7 @@ def pump(timeout=120.0):
 
 
 def wait_for_step(timeout=60.0):
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     end = time.monotonic() + timeout
     while fit_ops.STATE.job.poll() == "running" and fit_ops.STATE.job.step < 1:
@@ -68,7 +68,7 @@ def wait_for_step(timeout=60.0):
 
 
 def test_fit_runs_the_trainer_and_imports(addon_enabled, trainer, tmp_path):
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     assert bpy.ops.flowreel.fit(filepath=str(picture(tmp_path / "dot.png")), seed=2, look="ink") == {"FINISHED"}
@@ -106,7 +106,7 @@ def test_unreadable_picture_is_one_line(addon_enabled, tmp_path):
 
 def test_failing_trainer_reports_its_last_error_line(addon_enabled, trainer, tmp_path):
     """A picture with a PNG signature but no image in it: the trainer starts, fails, says why in one line."""
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
@@ -120,7 +120,7 @@ def test_failing_trainer_reports_its_last_error_line(addon_enabled, trainer, tmp
 
 
 def test_cancel_keeps_the_checkpoint_and_fitting_again_resumes(addon_enabled, trainer, tmp_path, monkeypatch):
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     monkeypatch.setitem(jobs.QUALITY, "draft", dict(TINY, fm=100_000))  # long enough to be cancelled
@@ -157,7 +157,7 @@ def test_cancel_keeps_the_checkpoint_and_fitting_again_resumes(addon_enabled, tr
 
 def test_render_film_from_the_panel(addon_enabled, tmp_path):
     """The render script as a child (this Python with bpy here; Blender itself in the UI), frames counted."""
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     good(tmp_path / "t.npz")
@@ -181,7 +181,7 @@ def test_disabling_the_addon_ends_a_running_job(addon_enabled, tmp_path):
     """Nothing outlives the add-on: a child still running when it is disabled is ended, its timer removed."""
     import addon_utils
 
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     p = bpy.context.preferences.addons["flowreel.addon"].preferences

@@ -2,7 +2,7 @@
 
 Through the operators with the bpy module and the real trainer as a child (tiny settings), the add-on's
 timer pumped by hand as in test_addon_fit; each bad case one report, nothing started, scene unchanged.
-The planning (core.fit_targets) and the sequence's progress lines are checked without Blender too.
+The planning (jobs.fit_plan) and the sequence's progress lines are checked without Blender too.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import test_addon_fit
 from test_addon_fit import TINY, picture, pump
 from test_addon_ops import counts
 
-from flowreel.addon.core import fit_targets, jobs
-from flowreel.addon.core.jobs import Job, JobError
+from flowreel.addon.jobs import fit_plan as fit_targets
+from flowreel.addon.jobs import runner as jobs
+from flowreel.addon.jobs.runner import Job, JobError
 
 addon_enabled = test_addon_fit.addon_enabled  # the fixtures of Fit Picture's tests: the add-on, the trainer
 trainer = test_addon_fit.trainer
@@ -41,8 +42,8 @@ def test_check_target_takes_pictures_by_bytes_and_shapes_by_suffix(tmp_path):
 
 def test_the_addons_3d_suffixes_are_the_trainers(trainer):
     """The add-on cannot import the trainer (no torch in Blender): both use the core's one declaration."""
-    from flowreel.addon.core import shapes3d
-    from flowreel.trainer import mesh_target
+    from flowreel.addon.core.contract import shapes3d
+    from flowreel.trainer.targets import mesh as mesh_target
 
     assert fit_targets.MESH_SUFFIXES is mesh_target.MESH_SUFFIXES is shapes3d.MESH_SUFFIXES
     assert fit_targets.POINT_SUFFIXES is mesh_target.POINT_SUFFIXES is shapes3d.POINT_SUFFIXES
@@ -146,7 +147,7 @@ def runs(tmp_path):
 
 
 def test_fit_selected_object_is_a_3d_film_on_its_surface_and_again_reuses_it(addon_enabled, trainer, tmp_path):
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     sphere = ico(bpy, radius=1.5)
@@ -160,7 +161,7 @@ def test_fit_selected_object_is_a_3d_film_on_its_surface_and_again_reuses_it(add
     end = last_frame(bpy, obj)
     # The trainer centres a shape and scales its box's longest side to 2 BOX (trainer/target3d.normalise):
     # the sphere in the film, from the object's own vertices and triangles.
-    from flowreel.trainer.target3d import BOX
+    from flowreel.trainer.targets.target3d import BOX
 
     verts = np.array([v.co for v in sphere.data.vertices], dtype=np.float64)
     scale = 2 * BOX / np.ptp(verts, axis=0).max()
@@ -198,7 +199,7 @@ def test_fit_selected_object_is_a_3d_film_on_its_surface_and_again_reuses_it(add
 
 
 def test_fit_selected_object_refuses_no_selection_and_a_camera(addon_enabled, tmp_path):
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     bpy.ops.object.camera_add()
@@ -216,7 +217,7 @@ def test_fit_selected_object_refuses_no_selection_and_a_camera(addon_enabled, tm
 
 
 def test_volume_of_an_open_mesh_is_the_trainers_one_line(addon_enabled, trainer, tmp_path):
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     bpy.ops.object.select_all(action="DESELECT")
@@ -230,7 +231,7 @@ def test_volume_of_an_open_mesh_is_the_trainers_one_line(addon_enabled, trainer,
 
 
 def test_two_pictures_make_a_sequence_in_name_order(addon_enabled, trainer, tmp_path):
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     picture(tmp_path / "b_ring.png", size=24)
@@ -251,7 +252,7 @@ def test_two_pictures_make_a_sequence_in_name_order(addon_enabled, trainer, tmp_
 
 
 def test_a_3d_file_through_fit_picture_and_a_bad_file_is_one_line(addon_enabled, trainer, tmp_path):
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     rng = np.random.default_rng(0)
@@ -271,7 +272,7 @@ def test_a_3d_file_through_fit_picture_and_a_bad_file_is_one_line(addon_enabled,
     end = last_frame(bpy, bpy.data.objects["Flowreel Points"])
     from scipy.spatial import cKDTree
 
-    from flowreel.trainer.target3d import BOX
+    from flowreel.trainer.targets.target3d import BOX
 
     lo, hi = pts.min(0), pts.max(0)  # the trainer centres the cloud's box and scales its longest side to 2 BOX
     film = (pts - (lo + hi) / 2) * (2 * BOX / (hi - lo).max())

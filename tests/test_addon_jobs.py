@@ -1,4 +1,4 @@
-"""The add-on's job runner (addon/core/jobs.py) with fake trainers: progress, cancel, failure, no trainer."""
+"""The add-on's job runner (addon/jobs/runner.py) with fake trainers: progress, cancel, failure, no trainer."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from flowreel.addon.core import jobs
-from flowreel.addon.core.jobs import Job, JobError
+from flowreel.addon.jobs import runner as jobs
+from flowreel.addon.jobs.runner import Job, JobError
 
 FAKE = textwrap.dedent("""
     import json, signal, sys, time
@@ -115,12 +115,7 @@ def test_check_picture(tmp_path):
 
 
 def test_fit_command_resumes_an_interrupted_run(tmp_path):
-    (tmp_path / "logo.png").write_bytes(b"first picture")
-    run = jobs.run_dir_for(tmp_path, tmp_path / "logo.png", "fm", 3, 20)
-    assert run == jobs.run_dir_for(tmp_path, tmp_path / "logo.png", "fm", 3, 20)
-    (tmp_path / "other").mkdir()
-    (tmp_path / "other" / "logo.png").write_bytes(b"an edited picture, same name")
-    assert jobs.run_dir_for(tmp_path, tmp_path / "other" / "logo.png", "fm", 3, 20) != run
+    run = tmp_path / "logo-run"
     argv, export = jobs.fit_command(["trainer"], "logo.png", run, steps=20, seed=3)
     assert argv[argv.index("--steps") + 1] == "20" and "--resume" not in argv and export == run / "traj.npz"
     run.mkdir()
@@ -132,12 +127,13 @@ def test_fit_command_resumes_an_interrupted_run(tmp_path):
 
 
 def test_render_flags_round_trip_through_the_render_script_parser():
-    from flowreel.addon import render_args
+    from flowreel.addon.core.contract import render_command
     from flowreel.addon.core.options import SceneOptions
+    from flowreel.addon.render import args as render_args
 
     opts = SceneOptions(look="neon", easing="EASE_OUT", camera="ORBIT", resolution=(320, 240), fps=12, seconds=2.0,
                         reverse=True, max_particles=50, seed=4)
-    args = render_args.build_parser().parse_args(["t.npz", *jobs.render_flags(opts)])
+    args = render_args.build_parser().parse_args(["t.npz", *render_command.render_flags(opts)])
     back = render_args.scene_options(args)
     for name in ("look", "easing", "camera", "resolution", "fps", "seconds", "reverse", "max_particles", "seed"):
         assert getattr(back, name) == getattr(opts, name), name

@@ -1,4 +1,4 @@
-"""Looks (addon/looks.py, look_*.py, compositor.py, denoise.py, blend_templates/): contents, applying, renders.
+"""Looks (addon/looks/recipes.py, look_*.py, compositor.py, denoise.py, blend_templates/): contents, applying, renders.
 
 Renders are tiny (64x40, 4 samples, 6 points) and use a minimal points object, so these tests do
 not depend on the trajectory import. Blender 3.4 (`blender -b`) checks run in a subprocess that
@@ -20,19 +20,19 @@ LOOKS = ("glow", "ink", "neon")
 
 
 def _looks():
-    from flowreel.addon import looks
+    from flowreel.addon.looks import recipes as looks
 
     return looks
 
 
 def _apply(scene, look: str):
-    from flowreel.addon.look_apply import apply_look
+    from flowreel.addon.looks.apply import apply_look
 
     return apply_look(scene, look)
 
 
 def _templates():
-    from flowreel.addon import look_templates
+    from flowreel.addon.looks import templates as look_templates
 
     return look_templates
 
@@ -129,7 +129,7 @@ def test_missing_template_is_rebuilt_on_the_fly(bpy, monkeypatch, tmp_path):
 @pytest.mark.parametrize("look", LOOKS)
 def test_committed_templates_match_the_recipes(bpy, look):
     """A template rebuilt from a changed recipe must be committed too: compare what is on disk."""
-    from flowreel.addon.look_datablocks import get_path
+    from flowreel.addon.looks.datablocks import get_path
 
     looks = _looks()
     path = _templates().template_path(look)

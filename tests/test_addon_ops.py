@@ -134,7 +134,7 @@ def test_unwritable_cache_folder(addon_registered, tmp_path):
 def test_run_import_returns_cancelled_and_reports(addon_registered, tmp_path):
     """The operator path without bpy.ops' exception translation: {'CANCELLED'} plus one ERROR line."""
     from flowreel.addon.core.options import SceneOptions
-    from flowreel.addon.ops import run_import
+    from flowreel.addon.ui.ops import run_import
 
     bpy = addon_registered
 

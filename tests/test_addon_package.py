@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +27,8 @@ def test_zip_layout_and_manifest(tmp_path):
     names = zipfile.ZipFile(path).namelist()
     assert all(n.startswith("flowreel/") for n in names)
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
-    for required in ("__init__.py", "registration.py", "scene.py", "compat.py", "core/__init__.py",
+    for required in ("__init__.py", "registration.py", "scene/build.py", "render/__main__.py",
+                     "compat.py", "core/__init__.py",
                      "core/trajformat.py",
                      "blender_manifest.toml"):
         assert f"flowreel/{required}" in names
@@ -35,6 +37,15 @@ def test_zip_layout_and_manifest(tmp_path):
     assert manifest["blender_version_min"] == "4.2.0" and manifest["type"] == "add-on"
     assert manifest["permissions"]["files"] == "Read pictures and trajectories, write caches, runs and films"
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
+
+
+def test_every_addon_module_is_in_the_zip(tmp_path):
+    """The zip packs the add-on's folder recursively: a new subpackage needs no entry in build_addon.py."""
+    names = set(zipfile.ZipFile(build_addon.build(tmp_path)).namelist())
+    addon = Path(REPO) / "addon"
+    modules = [p.relative_to(addon).as_posix() for p in addon.rglob("*.py") if "__pycache__" not in p.parts]
+    assert len(modules) > 40 and "jobs/runner.py" in modules
+    assert not [m for m in modules if f"flowreel/{m}" not in names]
 
 
 def test_addon_package_imports_without_bpy():

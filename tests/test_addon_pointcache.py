@@ -5,8 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from flowreel.addon.core import pointcache, trajformat
+from flowreel.addon.core import trajformat
 from flowreel.addon.core.trajformat import Trajectory, TrajectoryError
+from flowreel.addon.scene import pointcache
 
 
 def make(path, T=6, N=40, D=2, times=None, seed=0):

@@ -1,6 +1,6 @@
-"""The headless render script addon/render.py: frames, resume, farm ranges, encoding, bad input.
+"""The headless render script addon/render/__main__.py: frames, resume, farm ranges, encoding, bad input.
 
-Most tests call `flowreel.addon.render.main` in this process with the bpy module (the scene it built stays
+Most tests call `flowreel.addon.render.__main__.main` in this process with the bpy module (the scene it built stays
 loaded, so its camera can project the file's points); one renders with Debian's `blender -b`.
 Sizes are tiny (64x40, 4 samples, 6 particles) to keep the whole file well under a minute.
 """
@@ -32,8 +32,9 @@ from test_addon_render_util import (
     write_tiny_traj,
 )
 
-from flowreel.addon import encode_fallback, render
 from flowreel.addon.core import frames
+from flowreel.addon.render import __main__ as render
+from flowreel.addon.render import encode_fallback
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def test_blender_binary_renders_frames_and_playable_mp4(blender_exe, ffmpeg_exe,
     """Debian's `blender -b` (3.4, no ffmpeg-python inside) renders and encodes through another Python."""
     out = tmp_path / "film.mp4"
     env = {**os.environ, "FLOWREEL_PYTHON": sys.executable}  # this test's Python has ffmpeg-python
-    r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python", str(REPO / "addon" / "render.py"), "--",
+    r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python", render.__file__, "--",
                         str(traj), "-o", str(out), "--gif", *FILM_ARGS], capture_output=True, text=True, timeout=300,
                        env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
@@ -348,7 +349,7 @@ def _defaults_not_in(argv: list[str]) -> list[str]:
 
 def test_blender_binary_bad_input_exits_nonzero(blender_exe, tmp_path):
     """Blender -b exits 0 after a Python exception unless the script says otherwise: ours does."""
-    r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python", str(REPO / "addon" / "render.py"), "--",
+    r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python", render.__file__, "--",
                         str(tmp_path / "nope.npz")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1
     err = [ln for ln in r.stderr.splitlines() if ln.startswith("flowreel-render")]
@@ -361,7 +362,7 @@ import json, sys
 sys.path[:0] = [sys.argv[-3] + "/tests"]
 import checkout  # noqa: F401  (flowreel.addon from the checkout)
 import bpy
-from flowreel.addon import render
+from flowreel.addon.render import __main__ as render
 from test_addon_render_util import END, FILM_ARGS, FILM_FRAMES, RADIUS, project
 rc = render.main([sys.argv[-2], "--engine", "eevee", "--no-video", "--frames-dir", sys.argv[-1],
                   "--frames", f"{FILM_FRAMES}-{FILM_FRAMES}", *FILM_ARGS])

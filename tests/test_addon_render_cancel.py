@@ -13,7 +13,7 @@ from flowreel.addon.core.frames import FRAME_GLOB
 
 
 def test_cancel_render_keeps_its_frames_and_rendering_again_finishes(addon_enabled, tmp_path):  # noqa: F811
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     good(tmp_path / "t.npz")
@@ -46,7 +46,7 @@ def test_cancel_render_keeps_its_frames_and_rendering_again_finishes(addon_enabl
 
 def render_again_finishes(bpy, frames_dir, film, kept: dict[str, int], frames: int) -> None:
     """Render Film again after a Cancel: the film is written, and the frames kept were not drawn again."""
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     assert bpy.ops.flowreel.render_film(engine="WORKBENCH") == {"FINISHED"}
     again = fit_ops.STATE.job

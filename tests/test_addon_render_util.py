@@ -120,7 +120,7 @@ def make_points(bpy, xy: np.ndarray, colors: np.ndarray, radius: float):
 def look_scene(bpy, look: str, size: tuple[int, int] = (64, 40), samples: int = 4, colors: np.ndarray = COLORS):
     """Fresh scene: the END points in `colors` (sRGB uint8, made linear), a camera 8 units above,
     the look applied, Cycles."""
-    from flowreel.addon.look_apply import apply_look
+    from flowreel.addon.looks.apply import apply_look
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene

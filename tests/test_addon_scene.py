@@ -61,7 +61,7 @@ def small(**kw):
 )
 def test_evaluated_positions_follow_timing(bpy, tmp_path, kw):
     from flowreel.addon.core import timing
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     pos, _ = make_traj(tmp_path / "t.npz")
     opts = small(**kw)
@@ -82,7 +82,7 @@ def test_evaluated_positions_follow_timing(bpy, tmp_path, kw):
 
 
 def test_3d_subset_and_index_attribute(bpy, tmp_path):
-    from flowreel.addon.scene import build_scene, subset_indices
+    from flowreel.addon.scene.build import build_scene, subset_indices
 
     pos, _ = make_traj(tmp_path / "t.npz", D=3)
     obj = build_scene(bpy.context.scene, str(tmp_path / "t.npz"), small(max_particles=17, seed=3))
@@ -104,7 +104,7 @@ def test_camera_sees_every_particle_on_every_frame(bpy, tmp_path, move, resoluti
     from bpy_extras.object_utils import world_to_camera_view
     from mathutils import Vector
 
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     make_traj(tmp_path / "t.npz")
     opts = small(camera=move, resolution=resolution, framing="ALL")
@@ -146,7 +146,7 @@ def projected(bpy, points):
 @pytest.mark.parametrize("resolution", [(320, 180), (180, 320), (200, 200)])
 @pytest.mark.parametrize("margin", [0.08, 0.0, 0.15])
 def test_picture_framing_fills_the_frame_at_the_end(bpy, tmp_path, move, resolution, margin):
-    from flowreel.addon.scene import auto_radius, build_scene
+    from flowreel.addon.scene.build import auto_radius, build_scene
 
     make_traj(tmp_path / "t.npz")
     opts = small(camera=move, resolution=resolution, margin=margin)
@@ -162,7 +162,7 @@ def test_picture_framing_fills_the_frame_at_the_end(bpy, tmp_path, move, resolut
 
 
 def test_push_in_ends_on_the_picture_framing(bpy, tmp_path):
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     make_traj(tmp_path / "t.npz")
     build_scene(bpy.context.scene, str(tmp_path / "t.npz"), small())
@@ -181,7 +181,7 @@ def test_push_in_ends_on_the_picture_framing(bpy, tmp_path):
 
 @pytest.mark.parametrize("resolution", [(320, 180), (180, 320)])
 def test_orbit_keeps_the_picture_in_view_at_every_angle(bpy, tmp_path, resolution):
-    from flowreel.addon.scene import auto_radius, build_scene
+    from flowreel.addon.scene.build import auto_radius, build_scene
 
     make_traj(tmp_path / "t.npz")
     build_scene(bpy.context.scene, str(tmp_path / "t.npz"), small(camera="ORBIT", resolution=resolution))
@@ -197,7 +197,7 @@ def test_orbit_keeps_the_picture_in_view_at_every_angle(bpy, tmp_path, resolutio
 
 
 def test_picture_framing_may_crop_strays_all_keeps_them(bpy, tmp_path):
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     pos, _ = make_traj(tmp_path / "t.npz")
     far = pos.copy()
@@ -222,7 +222,7 @@ def test_bad_framing_and_margin_are_one_line_errors():
 
 
 def test_push_in_and_orbit_move(bpy, tmp_path):
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     make_traj(tmp_path / "t.npz")
     scene = bpy.context.scene
@@ -243,7 +243,7 @@ def test_push_in_and_orbit_move(bpy, tmp_path):
 
 
 def test_attributes_and_colour_modes(bpy, tmp_path):
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     pos, cols = make_traj(tmp_path / "t.npz")
 
@@ -284,7 +284,7 @@ def test_attributes_and_colour_modes(bpy, tmp_path):
 
 
 def test_scene_settings_material_and_radius(bpy, tmp_path):
-    from flowreel.addon.scene import auto_radius, build_scene
+    from flowreel.addon.scene.build import auto_radius, build_scene
 
     make_traj(tmp_path / "t.npz")
     scene = bpy.context.scene
@@ -311,8 +311,8 @@ def test_scene_settings_material_and_radius(bpy, tmp_path):
 
 
 def test_failure_midway_leaves_scene_unchanged(bpy, tmp_path, monkeypatch):
-    from flowreel.addon import camera
-    from flowreel.addon.scene import SceneError, build_scene
+    from flowreel.addon.camera import rig as camera
+    from flowreel.addon.scene.build import SceneError, build_scene
 
     make_traj(tmp_path / "t.npz")
     scene = bpy.context.scene
@@ -336,7 +336,7 @@ def test_failure_midway_leaves_scene_unchanged(bpy, tmp_path, monkeypatch):
 
 def test_saved_blend_plays_from_relative_cache_after_moving(bpy, tmp_path):
     from flowreel.addon.core import timing
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     pos, _ = make_traj(tmp_path / "t.npz")
     project = tmp_path / "project"
@@ -359,7 +359,7 @@ def test_saved_blend_plays_from_relative_cache_after_moving(bpy, tmp_path):
 
 
 def test_grey_pictures_get_one_ink_and_colour_pictures_keep_theirs(bpy):
-    from flowreel.addon.scene import display_colors
+    from flowreel.addon.scene.build import display_colors
 
     opts = SceneOptions(color_mode="IMAGE")
     start = np.zeros((4, 3), np.float32)
@@ -393,7 +393,7 @@ def test_keyed_curves_drive_the_object_on_this_blender(bpy):
 
 
 def test_auto_radius_covers_strokes_of_densely_inked_pictures():
-    from flowreel.addon.scene import auto_radius, ink_area
+    from flowreel.addon.scene.build import auto_radius, ink_area
 
     rng = np.random.default_rng(0)
     ext = [-4.0, 4.0, -4.0, 4.0]

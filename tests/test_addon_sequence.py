@@ -142,8 +142,8 @@ def _expected(pos, o, frame, samples=(0, PER, 2 * PER)):
 
 
 def test_keys_land_holds_hold_and_colours_blend(bpy, tmp_path):
-    from flowreel.addon import film_timing
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene import film_timing
+    from flowreel.addon.scene.build import build_scene
 
     pos = make_seq(tmp_path / "s.npz")
     obj = build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small())
@@ -170,9 +170,9 @@ def test_keys_land_holds_hold_and_colours_blend(bpy, tmp_path):
 def test_moves_at_their_own_rates_keep_their_frames(bpy, tmp_path):
     """A 4-frame move then a 12-frame one (times even within each move, not overall): no resampling, each
     key at its own frame of the file."""
-    from flowreel.addon import film_timing
-    from flowreel.addon.core.pointcache import uniform_times
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene import film_timing
+    from flowreel.addon.scene.build import build_scene
+    from flowreel.addon.scene.pointcache import uniform_times
 
     pos = make_seq(tmp_path / "s.npz", per=(4, 12))
     traj = trajformat.read(tmp_path / "s.npz")
@@ -189,7 +189,7 @@ def test_moves_at_their_own_rates_keep_their_frames(bpy, tmp_path):
 
 def test_single_flow_and_uniform_colours_import_as_before(bpy, tmp_path):
     """No per-key attributes or blend where nothing needs blending: a v1 file, GRADIENT colours."""
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     pos = np.random.default_rng(0).normal(size=(5, 10, 2)).astype(np.float32)
     trajformat.write(tmp_path / "one.npz", Trajectory(pos, np.linspace(0, 1, 5, dtype=np.float32),
@@ -203,7 +203,7 @@ def test_single_flow_and_uniform_colours_import_as_before(bpy, tmp_path):
 
 
 def test_key_rows_show_the_keys_and_editing_a_hold_re_keys(addon_registered, tmp_path):
-    from flowreel.addon import film_timing
+    from flowreel.addon.scene import film_timing
 
     bpy = addon_registered
     pos = make_seq(tmp_path / "s.npz")
@@ -251,9 +251,9 @@ def _pixels(path):
 
 
 def test_render_script_films_the_sequence(bpy, tmp_path, capsys):
-    from flowreel.addon import render
     from flowreel.addon.core.frames import read_record
-    from flowreel.trainer.sheet import frames_at_times
+    from flowreel.addon.render import __main__ as render
+    from flowreel.trainer.film.sheet import frames_at_times
 
     make_seq(tmp_path / "s.npz", N=60)
     frames = tmp_path / "frames"

@@ -85,7 +85,7 @@ def tight():
 
 @pytest.mark.parametrize("bar", [BAR, (-3.0, 3.0, 1.0, 2.5)], ids=["centred", "off-centre"])
 def test_each_key_is_framed_on_its_own_picture(bpy, tmp_path, bar):
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     make_film(tmp_path / "s.npz", bar)
     build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small())
@@ -113,7 +113,7 @@ def test_each_key_is_framed_on_its_own_picture(bpy, tmp_path, bar):
 
 def test_the_union_framing_left_the_bar_half_the_width(bpy, tmp_path):
     """What the per-key framing fixes: a push-in (which keeps the union framing) ends with the bar at 9/16 of it."""
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     make_film(tmp_path / "s.npz")
     build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small(camera="PUSH_IN"))
@@ -124,8 +124,9 @@ def test_the_union_framing_left_the_bar_half_the_width(bpy, tmp_path):
 
 def test_a_single_picture_is_framed_as_before(bpy, tmp_path):
     """A one-picture file: the camera stands where the union logic puts it, first frame to last, unkeyed."""
-    from flowreel.addon import camera, compat
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon import compat
+    from flowreel.addon.camera import rig as camera
+    from flowreel.addon.scene.build import build_scene
 
     pos = np.random.default_rng(0).normal(size=(5, 10, 2)).astype(np.float32)
     trajformat.write(tmp_path / "one.npz", Trajectory(pos, np.linspace(0, 1, 5, dtype=np.float32),
@@ -167,7 +168,7 @@ def test_editing_a_hold_re_keys_the_framing(addon_registered, tmp_path):
 def test_reverse_and_ping_pong_follow_the_keys(bpy, tmp_path):
     """The framing is keyed by key, not by frame order: reversed, the film opens on the bar and ends on the noise
     (framed as the square); ping-pong comes back to the square's framing."""
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     make_film(tmp_path / "s.npz")
     build_scene(bpy.context.scene, str(tmp_path / "s.npz"), small(reverse=True))

@@ -76,7 +76,7 @@ def test_write_png_reads_back(tmp_path):
 
 def test_background_flag_in_render_and_movie(tmp_path):
     from flowreel.addon.core.errors import UsageError
-    from flowreel.addon.render_args import build_parser
+    from flowreel.addon.render.args import build_parser
     from flowreel.trainer.cli import build_parser as trainer_parser
 
     assert build_parser().parse_args(["t.npz", "--background", "transparent"]).background == "transparent"

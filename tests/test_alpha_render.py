@@ -1,6 +1,6 @@
 """Transparent films from the render script: each alpha format keeps alpha, the glow composites cleanly.
 
-Tiny renders (64x40, 4 samples, 6 particles, 5 frames) through `flowreel.addon.render.main` with the bpy
+Tiny renders (64x40, 4 samples, 6 particles, 5 frames) through `flowreel.addon.render.__main__.main` with the bpy
 module; ffmpeg decodes the films back to RGBA.
 """
 
@@ -14,7 +14,7 @@ from conftest import require_module
 from PIL import Image
 from test_addon_render_util import END, FILM_ARGS, FILM_FRAMES, RADIUS, project, write_tiny_traj
 
-from flowreel.addon import render
+from flowreel.addon.render import __main__ as render
 
 W, H = 64, 40
 
@@ -70,7 +70,7 @@ def test_each_alpha_format_is_clear_in_the_corners_and_opaque_on_the_points(bpy,
                             "stream=codec_name,profile", "-of", "csv=p=0", str(films[0])],
                            capture_output=True, text=True).stdout
     assert probe.strip().split(",")[:2] == ["prores", "4444"], probe
-    from flowreel.trainer.sheet import contact_sheet
+    from flowreel.trainer.film.sheet import contact_sheet
 
     with Image.open(contact_sheet(frames, tmp_path / "sheet.png", tile_width=64)) as sheet:  # alpha shown
         tile = np.asarray(sheet.convert("RGB"))[28:, :64].astype(int)  # the t = 0 tile, below its label
@@ -154,8 +154,8 @@ def test_blenders_own_render_keeps_the_glow_in_alpha(bpy, tmp_path):
     the compositor makes, so the halo is not cut off at the points' edges."""
     from test_addon_render_util import look_scene
 
-    from flowreel.addon.alpha_frames import prepare_scene
     from flowreel.addon.core.options import SceneOptions
+    from flowreel.addon.render.alpha_frames import prepare_scene
 
     scene, _ = look_scene(bpy, "glow")
     prepare_scene(scene, SceneOptions(background="transparent"))
@@ -175,7 +175,7 @@ def test_sidebar_background_property_reaches_the_scene(addon_registered, traj):
     """The add-on's Background property: its kinds become SceneOptions.background, and an import with
     Transparent gives the scene a transparent film."""
     bpy = addon_registered
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     s = bpy.context.scene.flowreel
     assert s.to_options().background == ""

@@ -65,7 +65,7 @@ MOVIE = ["--steps", "120", "--particles", "300", "--resolution", "64x40", "--sam
 def test_movie_interrupted_during_the_fit_resumes_from_its_checkpoint(tmp_path, capsys, monkeypatch, small_fit,
                                                                      sigint_default, ffprobe_exe):
     require_module("bpy")
-    from flowreel.trainer import movie
+    from flowreel.trainer.film import movie
 
     pic = _picture(tmp_path / "dot.png", (8, 6, 30, 26))
     argv = ["movie", str(pic), "-o", str(tmp_path / "film.mp4"), "--runs-dir", str(tmp_path / "runs"), *MOVIE]
@@ -90,7 +90,7 @@ def test_sequence_fit_interrupted_on_its_second_flow_resumes_that_flow(tmp_path,
                                                                        sigint_default):
     """`trainer fit a.png b.png`: the first flow is done and kept, the interrupted second one resumes from its
     checkpoint (JSON progress says so: resume true, first step after the saved one), nothing is fitted twice."""
-    from flowreel.trainer import fit as fitmod  # ensure_fits imports `fit` from there when it runs
+    from flowreel.trainer.fit import loop as fitmod  # ensure_fits imports `fit` from there when it runs
 
     a = _picture(tmp_path / "a.png", (4, 4, 20, 28))
     b = _picture(tmp_path / "b.png", (18, 8, 36, 24))
@@ -114,7 +114,7 @@ def test_sequence_fit_interrupted_on_its_second_flow_resumes_that_flow(tmp_path,
 
 
 # A stand-in for the render child: says what it got; the first SIGINT only asks it to stop after the frame
-# (like addon/frame_loop.py), the second stops it at once with 130.
+# (like addon/render/frame_loop.py), the second stops it at once with 130.
 _CHILD = textwrap.dedent("""
     import signal, sys, time
     hits = []
@@ -133,7 +133,7 @@ _CHILD = textwrap.dedent("""
 def test_second_ctrl_c_stops_the_render_child_now(tmp_path, monkeypatch, capfd, sigint_default):
     """`trainer render`/`movie`: the first Ctrl-C is passed on once (the child finishes its frame), the second
     passes a second SIGINT (stop now); the trainer waits for the child to end and reports the interrupt."""
-    from flowreel.trainer import launch
+    from flowreel.trainer.film import launch
 
     monkeypatch.setattr(launch, "render_command", lambda args, blender=None: [sys.executable, "-c", _CHILD])
     started = threading.Event()
@@ -164,8 +164,8 @@ def test_periodic_checkpoints_let_a_crashed_fit_resume(tmp_path, one_torch_threa
     resuming continues from that step, not from 0."""
     import torch
 
-    from flowreel.trainer.fit import FitConfig, fit
-    from flowreel.trainer.targets import load_target
+    from flowreel.trainer.fit.loop import FitConfig, fit
+    from flowreel.trainer.targets.registry import load_target
 
     target = load_target(_picture(tmp_path / "dot.png", (8, 6, 30, 26)))
 

@@ -120,8 +120,8 @@ def test_final_quality_renders_with_the_final_settings(tmp_path, monkeypatch, ff
     """`--quality final` at a tiny frame: the scene that renders is Cycles at the final samples, with motion
     blur, denoising where the build has OpenImageDenoise; the film has every frame."""
     require_module("bpy")
-    from flowreel.trainer import movie
-    from flowreel.trainer.fit import FitConfig
+    from flowreel.trainer.film import movie
+    from flowreel.trainer.fit.loop import FitConfig
 
     pic = tmp_path / "dot.png"
     im = Image.new("L", (32, 32), 255)

@@ -20,7 +20,7 @@ require_module("ray")
 
 
 def test_render_film_through_a_cluster_cancels_and_resumes(addon_enabled, tmp_path, monkeypatch):  # noqa: F811
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     for k, v in {**LOOPBACK, "FLOWREEL_CLUSTER_CACHE": str(tmp_path / "nodes")}.items():

@@ -53,8 +53,8 @@ def test_without_cluster_ray_is_never_imported(tmp_path):
     code = ("import importlib, json, pkgutil, sys\n"
             "import flowreel.trainer as t, flowreel.trainer.cluster as c\n"
             "for pkg in (t, c):\n"
-            "    for m in pkgutil.iter_modules(pkg.__path__):\n"
-            "        if m.name != '__main__': importlib.import_module(f'{pkg.__name__}.{m.name}')\n"
+            "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+            "        if not m.name.endswith('__main__'): importlib.import_module(m.name)\n"
             "from flowreel.trainer.cli import main\n"
             f"code = main(['render', {str(traj)!r}, '-o', 'film.mp4', *{FILM_ARGS!r}])\n"
             "print(json.dumps([code, sorted(m for m in sys.modules if m.split('.')[0] == 'ray')]))")

@@ -136,9 +136,9 @@ def test_a_sequences_flows_fit_as_cluster_tasks(ray_local, tmp_path):
     from PIL import Image, ImageDraw
 
     from flowreel.trainer.cluster.fits import fit_legs
-    from flowreel.trainer.fit import FitConfig
-    from flowreel.trainer.runs import load_run
-    from flowreel.trainer.sequence import SequenceOptions, ensure_fits, load_pictures, plan
+    from flowreel.trainer.fit.loop import FitConfig
+    from flowreel.trainer.fit.runs import load_run
+    from flowreel.trainer.sequence.plan import SequenceOptions, ensure_fits, load_pictures, plan
 
     paths = []
     for name, box in (("a", [4, 6, 24, 26]), ("b", [20, 4, 44, 28])):

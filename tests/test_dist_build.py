@@ -50,9 +50,24 @@ def test_wheel_and_sdist_pass_twine_check_with_the_one_version(dists):
     assert meta["Version"] == VERSION and meta["License-Expression"] == "MIT"
     assert any(u.startswith("Source, https://") for u in meta.get_all("Project-URL"))
     assert "Programming Language :: Python :: 3.11" in meta.get_all("Classifier")
-    for needed in ("flowreel/trainer/cli.py", "flowreel/addon/core/version.py", "flowreel/addon/core/trajformat.py",
-                   "flowreel/trainer/fonts/DejaVuSans-Bold.ttf", "flowreel/addon/blend_templates/glow.blend"):
+    for needed in ("flowreel/__init__.py", "flowreel/trainer/cli/__init__.py",
+                   "flowreel/addon/core/version.py", "flowreel/addon/core/trajformat.py",
+                   "flowreel/trainer/targets/fonts/DejaVuSans-Bold.ttf", "flowreel/addon/blend_templates/glow.blend"):
         assert needed in names
+
+
+def test_every_module_is_in_the_wheel(dists):
+    """setup.py finds every package under flowreel_api/, trainer/ and addon/: none is left out of the wheel."""
+    with zipfile.ZipFile(dists["wheel"]) as zf:
+        names = set(zf.namelist())
+    missing, count = [], 0
+    for folder, package in (("flowreel_api", "flowreel"), ("trainer", "flowreel/trainer"), ("addon", "flowreel/addon")):
+        for p in (REPO / folder).rglob("*.py"):
+            if "__pycache__" not in p.parts:
+                count += 1
+                name = f"{package}/{p.relative_to(REPO / folder).as_posix()}"
+                missing += [] if name in names else [name]
+    assert count > 100 and not missing, missing
 
 
 def test_light_zip_passes_blender_validate(tmp_path):
@@ -128,8 +143,8 @@ out = {"torch_in_venv": os.path.isdir(os.path.join(sys.prefix, "lib", "python3.1
 out["install"] = sorted(bpy.ops.extensions.package_install_files(filepath=args["zip"], repo="user_default",
                                                                  enable_on_install=True))
 ext = sys.modules["bl_ext.user_default.flowreel"]
-from bl_ext.user_default.flowreel.core import jobs, trainer_source
-t = trainer_source.choose(ext.prefs.get().trainer)
+from bl_ext.user_default.flowreel.jobs import runner as jobs, trainer_source
+t = trainer_source.choose(ext.ui.prefs.get().trainer)
 out["kind"], out["python"] = t.kind, t.argv[0] == sys.executable
 out["site_in_user_folder"] = t.site.startswith(args["resources"])
 # a few steps and particles: the test's budget, not the add-on's (as tests/test_addon_fit.py does)
@@ -184,7 +199,7 @@ import json, os, sys, bpy
 args = json.loads(sys.argv[1])
 out = {"install": sorted(bpy.ops.extensions.package_install_files(filepath=args["zip"], repo="user_default",
                                                                   enable_on_install=True))}
-from bl_ext.user_default.flowreel.core import jobs, trainer_source
+from bl_ext.user_default.flowreel.jobs import runner as jobs, trainer_source
 jobs.QUALITY["draft"] = {"fm": 20, "ffjord": 5, "particles": 300, "frames": 5, "eval_samples": 300}
 prefs = bpy.context.preferences.addons["bl_ext.user_default.flowreel"].preferences
 prefs.runs_dir = args["runs"]

@@ -1,5 +1,5 @@
 """One version number: addon/core/version.py, stamped into bl_info and the manifest, read by the wheel and the
-trainer; and the add-on's check of a trainer's version and file format (core.trainer_source)."""
+trainer; and the add-on's check of a trainer's version and file format (jobs.trainer_source)."""
 
 import shutil
 import subprocess
@@ -9,8 +9,9 @@ import tomllib
 import pytest
 from conftest import REPO
 
-from flowreel.addon.core import trainer_source, trajformat, version
-from flowreel.addon.core.trainer_source import Trainer, TrainerError
+from flowreel.addon.core import trajformat, version
+from flowreel.addon.jobs import trainer_source
+from flowreel.addon.jobs.trainer_source import Trainer, TrainerError
 
 sys.path.insert(0, str(REPO / "scripts"))
 import stamp_version  # noqa: E402
@@ -60,9 +61,9 @@ def fake_install(site, ver, fmt):
     """A trainer install in `site` as the full zip's wheels lay it out: flowreel/trainer, flowreel/addon/core."""
     core = site / "flowreel" / "addon" / "core"
     core.mkdir(parents=True)
-    (site / "flowreel" / "trainer").mkdir()
+    (site / "flowreel" / "trainer" / "cli").mkdir(parents=True)
     (site / "flowreel" / "trainer" / "__init__.py").write_text(f"__version__ = {ver!r}\n")
-    (site / "flowreel" / "trainer" / "cli.py").write_text("def main():\n    return 0\n")
+    (site / "flowreel" / "trainer" / "cli" / "__init__.py").write_text("def main():\n    return 0\n")
     (site / "flowreel" / "addon" / "__init__.py").write_text("")
     (core / "__init__.py").write_text("")
     (core / "trajformat.py").write_text(f"FORMAT = {fmt!r}\n")
@@ -117,7 +118,7 @@ def test_a_compiled_launcher_is_not_probed(tmp_path):
 
 
 def test_preferences_show_which_trainer_runs_and_check_adds_version_and_device(addon_registered, monkeypatch):
-    from flowreel.addon import prefs
+    from flowreel.addon.ui import prefs
 
     bpy = addon_registered
     command = f"{sys.executable} -m flowreel.trainer"

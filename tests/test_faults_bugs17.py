@@ -8,7 +8,7 @@ import types
 
 from conftest import require_module
 
-from flowreel.addon.core import jobs
+from flowreel.addon.jobs import runner as jobs
 
 
 def test_a_cancelled_3d_fit_resumes(tmp_path):
@@ -22,8 +22,8 @@ def test_a_cancelled_3d_fit_resumes(tmp_path):
 
 def test_the_saved_target_names_are_the_trainers():
     require_module("torch")
-    from flowreel.trainer.target3d import RUN_FILE
-    from flowreel.trainer.targets import PICTURE_FILE
+    from flowreel.trainer.targets.registry import PICTURE_FILE
+    from flowreel.trainer.targets.target3d import RUN_FILE
 
     assert set(jobs.SAVED_TARGETS) == {PICTURE_FILE, RUN_FILE}
 
@@ -31,8 +31,8 @@ def test_the_saved_target_names_are_the_trainers():
 def test_render_film_command_fails_on_a_python_error(monkeypatch, blender_exe, tmp_path):
     """The add-on's Render Film command, run by a real `blender -b` on a script that raises: non-zero exit."""
     require_module("bpy")
-    from flowreel.addon import fit_ops
     from flowreel.addon.core.options import SceneOptions
+    from flowreel.addon.ui import fit_ops
 
     monkeypatch.setattr(fit_ops, "bpy", types.SimpleNamespace(app=types.SimpleNamespace(binary_path=blender_exe)))
     argv = fit_ops.render_command(tmp_path / "t.npz", tmp_path / "film.mp4", "CYCLES", SceneOptions())

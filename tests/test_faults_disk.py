@@ -124,7 +124,7 @@ def test_a_zip_writer_failing_midway_prints_nothing_more(full_disk):
 
 def test_checkpoint_on_a_full_disk(full_disk):
     torch = require_module("torch")
-    from flowreel.trainer.checkpoints import CHECKPOINT, save_checkpoint
+    from flowreel.trainer.fit.checkpoints import CHECKPOINT, save_checkpoint
 
     with pytest.raises(DiskError) as e:
         save_checkpoint(full_disk, {"format": "flowreel.ckpt/1", "w": torch.ones(200_000)})
@@ -133,7 +133,7 @@ def test_checkpoint_on_a_full_disk(full_disk):
 
 
 def test_point_cache_on_a_full_disk(full_disk):
-    from flowreel.addon.core.pointcache import write_pc2
+    from flowreel.addon.scene.pointcache import write_pc2
 
     out = full_disk / "cache.pc2"
     with pytest.raises(DiskError) as e:
@@ -144,7 +144,7 @@ def test_point_cache_on_a_full_disk(full_disk):
 
 def test_frame_and_record_on_a_full_disk(full_disk, tmp_path):
     from flowreel.addon.core.frames import write_record
-    from flowreel.addon.frame_loop import _copy_frame
+    from flowreel.addon.render.frame_loop import _copy_frame
 
     src = tmp_path / "src.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 255, (200, 200, 3), dtype=np.uint8)).save(src)
@@ -215,7 +215,7 @@ def test_a_rendered_frame_on_a_full_disk(full_disk, tmp_path, capsys, monkeypatc
     require_module("bpy")
     from test_addon_render_util import FILM_ARGS, write_tiny_traj
 
-    from flowreel.addon import render
+    from flowreel.addon.render import __main__ as render
 
     traj = write_tiny_traj(tmp_path / "tiny.npz")
     frames = full_disk / "frames"
@@ -230,8 +230,8 @@ def test_a_rendered_frame_on_a_full_disk(full_disk, tmp_path, capsys, monkeypatc
             except OSError:
                 pass
     else:  # Blender writes its image itself: simulated, it wrote none on a full disk
-        monkeypatch.setattr("flowreel.addon.frame_loop.free_bytes", lambda p: 0)
-        monkeypatch.setattr("flowreel.addon.frame_loop.png_size", lambda p: None)
+        monkeypatch.setattr("flowreel.addon.render.frame_loop.free_bytes", lambda p: 0)
+        monkeypatch.setattr("flowreel.addon.render.frame_loop.png_size", lambda p: None)
     capsys.readouterr()
     assert render.main([a if a != "5-5" else "4-4" for a in args]) == 1  # frame 4 finds the disk full
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]

@@ -24,7 +24,7 @@ def test_fit_over_a_checkpoint_resumes_when_the_settings_match(tmp_path, capsys,
     """Before: `trainer fit` without --resume over an interrupted run started over and overwrote its checkpoint
     at its next save, silently. Now the same command resumes (and says so); other settings are one line."""
     require_module("torch")
-    import flowreel.trainer.fit as fitmod
+    import flowreel.trainer.fit.loop as fitmod
     from flowreel.trainer.cli import main
 
     img, run = _logo(tmp_path), tmp_path / "run"
@@ -105,7 +105,7 @@ def test_preview_of_a_v1_file_with_3d_positions_and_a_2d_box(tmp_path, capsys):
     unpack"). It is a picture in the x, y plane: the preview shows x, y."""
     require_module("torch")
     from flowreel.trainer.cli import main
-    from flowreel.trainer.preview import render_frames
+    from flowreel.trainer.film.preview import render_frames
 
     rng = np.random.default_rng(0)
     pos = rng.normal(size=(6, 500, 3)).astype(np.float32)

@@ -108,7 +108,7 @@ def test_verify_counts_frames_and_duration(tmp_path, ffmpeg_exe):
 def test_output_names_are_paths_not_patterns(tmp_path, ffmpeg_exe, name):
     """`%`, quotes, spaces, non-ASCII and a leading `-` in the film's folder and name: before the fix a `%`
     in the frames folder made ffmpeg look for frame files that do not exist."""
-    from flowreel.addon import encode_fallback
+    from flowreel.addon.render import encode_fallback
 
     folder = tmp_path / name / f"{name}_frames"
     _frames(folder)
@@ -174,7 +174,7 @@ def test_the_render_child_dies_with_a_killed_trainer(tmp_path):
     """`trainer render`/`movie` start the render script with launch.run_render; kill -9 the trainer and the
     child must go too (before the fix it ran on in its own process group, writing frames)."""
     code = ("import sys\n"
-            "from flowreel.trainer import launch\n"
+            "from flowreel.trainer.film import launch\n"
             "launch.render_command = lambda args, blender=None: [sys.executable, '-c', "
             "'import os, time; print(os.getpid(), flush=True); time.sleep(120)']\n"
             "launch.run_render([])\n")
@@ -191,9 +191,9 @@ def test_the_frame_loop_notices_its_parent_is_gone(monkeypatch):
 
 
 def test_a_job_started_from_blender_dies_with_blender(tmp_path):
-    """core.jobs.Job (the add-on's fit or render child): Blender killed, the child goes too."""
+    """jobs.runner.Job (the add-on's fit or render child): Blender killed, the child goes too."""
     code = ("import sys, time\n"
-            "from flowreel.addon.core.jobs import Job\n"
+            "from flowreel.addon.jobs.runner import Job\n"
             "j = Job([sys.executable, '-c', 'import os, time; print(os.getpid(), flush=True); time.sleep(120)'])\n"
             "j.start()\n"
             "while not j._lines.qsize(): time.sleep(0.05)\n"
@@ -205,7 +205,7 @@ def test_ctrl_c_while_the_render_child_starts_prints_no_traceback(tmp_path):
     """Ctrl-C lands while the render script is still importing: before, the SIGINT passed on to it raised
     KeyboardInterrupt in an import and printed a traceback under `trainer: interrupted`."""
     code = ("import signal, sys\n"
-            "from flowreel.trainer import launch\n"
+            "from flowreel.trainer.film import launch\n"
             "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
             "launch.render_command = lambda args, blender=None: [sys.executable, '-c', "
             "'import os, time; print(os.getpid(), flush=True); time.sleep(60)']\n"

@@ -40,7 +40,7 @@ def exact_trajectory(image: Path, out: Path, n: int, seed: int = 0) -> None:
     """t = 0: N(0, I); t = 1: exact samples of the picture's density with their colours; 5 frames."""
     from flowreel.addon.core import trajformat
     from flowreel.addon.core.trajformat import Trajectory
-    from flowreel.trainer.density import load_density
+    from flowreel.trainer.targets.picture import load_density
 
     d = load_density(image)
     rng = np.random.default_rng(seed)
@@ -55,7 +55,7 @@ def render_last_frame(traj: Path, folder: Path, resolution: tuple[int, int]) -> 
     """The film's last frame through the headless render script with the draft quality's settings."""
     from flowreel.addon.core import timing
     from flowreel.addon.core.options import SceneOptions
-    from flowreel.trainer.movie import QUALITY
+    from flowreel.trainer.film.movie import QUALITY
 
     q = QUALITY["draft"]
     last = timing.layout(SceneOptions(seconds=1.0, hold_start=0.0, hold_end=0.0)).end
@@ -77,7 +77,7 @@ def read_text(png: Path) -> str:
 @pytest.mark.parametrize("picture", ["word", "logo"])
 def test_last_draft_frame_reads(tmp_path, picture):
     require_module("bpy")
-    from flowreel.trainer.movie import QUALITY
+    from flowreel.trainer.film.movie import QUALITY
 
     if picture == "word":
         image, expect = tmp_path / "word.png", WORD

@@ -144,8 +144,8 @@ def test_ctrl_c_mid_render_resumes(tmp_path, picture, runs, ffprobe_exe):
 
 
 def test_run_dir_key_ignores_where_and_how_fast_a_fit_trains_but_not_what_it_learns(tmp_path):
-    from flowreel.trainer.fit import FitConfig
-    from flowreel.trainer.movie import MovieSettings, run_dir_for
+    from flowreel.trainer.film.movie import MovieSettings, run_dir_for
+    from flowreel.trainer.fit.loop import FitConfig
 
     def key(**fit):
         s = MovieSettings(image=tmp_path / "a.png", output=tmp_path / "a.mp4", fit_config=FitConfig(**fit))

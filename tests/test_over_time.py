@@ -1,4 +1,4 @@
-"""Colour and size over time (addon/life.py, core/over_time.py): the evaluated point cloud's attributes."""
+"""Colour and size over time (addon/scene/life.py, core/over_time.py): the evaluated point cloud's attributes."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _linear(srgb: np.ndarray) -> np.ndarray:
 
 
 def test_start_colour_and_size_blend_into_the_picture(bpy, tmp_path):
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     traj = write_tiny_traj(tmp_path / "t.npz")
     obj = build_scene(bpy.context.scene, str(traj), _opts(color_start="#ff0000", size_start=0.2, size_end=1.5))
@@ -56,7 +56,7 @@ def test_start_colour_and_size_blend_into_the_picture(bpy, tmp_path):
 
 
 def test_noise_palette_start_and_eased_timing(bpy, tmp_path):
-    from flowreel.addon.scene import build_scene, display_colors
+    from flowreel.addon.scene.build import build_scene, display_colors
 
     traj = write_tiny_traj(tmp_path / "t.npz")
     opts = _opts(color_start="noise")
@@ -72,7 +72,7 @@ def test_noise_palette_start_and_eased_timing(bpy, tmp_path):
 
 
 def test_no_over_time_options_leave_the_group_as_it_was(bpy, tmp_path):
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene.build import build_scene
 
     obj = build_scene(bpy.context.scene, str(write_tiny_traj(tmp_path / "t.npz")), _opts())
     ng = obj.modifiers["Flowreel Points"].node_group
@@ -90,7 +90,7 @@ def test_bad_values_are_one_line_errors(kw):
 
 def test_flags_in_render_and_movie():
     from flowreel.addon.core.errors import UsageError
-    from flowreel.addon.render_args import build_parser
+    from flowreel.addon.render.args import build_parser
     from flowreel.trainer.cli import build_parser as trainer_parser
 
     a = build_parser().parse_args(["t.npz", "--color-start", "noise", "--size-start", "0.3", "--size-end", "2"])
@@ -104,9 +104,9 @@ def test_flags_in_render_and_movie():
 def test_movie_hands_its_scene_flags_to_the_render(tmp_path, monkeypatch):
     """`trainer movie --background/--color-start/--size-start/--size-end` reach the render script's options."""
     from flowreel.addon.core.options import scene_options_from
-    from flowreel.addon.render_args import build_parser
-    from flowreel.trainer import movie
+    from flowreel.addon.render.args import build_parser
     from flowreel.trainer.cli import main
+    from flowreel.trainer.film import movie
 
     seen = {}
 

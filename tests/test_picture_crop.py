@@ -7,8 +7,8 @@ import pytest
 from conftest import fit_tiny
 from PIL import Image, ImageDraw, ImageFilter
 
-from flowreel.trainer.density import load_density
-from flowreel.trainer.picture_crop import ink_box
+from flowreel.trainer.targets.picture import load_density
+from flowreel.trainer.targets.picture_crop import ink_box
 
 N = 20_000
 
@@ -45,8 +45,8 @@ def films(tmp_path_factory, one_torch_thread):
     (the padded fit's flow landing on the whole canvas: exact landing puts the canvas's samples at the end)."""
     from dataclasses import replace
 
-    from flowreel.trainer.export import export_trajectories
-    from flowreel.trainer.runs import load_run
+    from flowreel.trainer.fit.runs import load_run
+    from flowreel.trainer.flow.export import export_trajectories
 
     tmp = tmp_path_factory.mktemp("crop")
     _logo().save(tmp / "logo.png")
@@ -128,7 +128,7 @@ def test_a_tagline_and_a_full_stop_are_ink_not_specks():
 
 
 def test_sequence_pictures_are_cropped_each_on_its_own(tmp_path):
-    from flowreel.trainer.sequence import load_pictures
+    from flowreel.trainer.sequence.plan import load_pictures
 
     _padded(_logo()).save(tmp_path / "a.png")
     _padded(_logo(), 10, 10, 10, 400).save(tmp_path / "b.png")
@@ -140,7 +140,7 @@ def test_sequence_pictures_are_cropped_each_on_its_own(tmp_path):
 
 
 def test_no_ink_is_one_line(tmp_path):
-    from flowreel.trainer.density import DensityError
+    from flowreel.trainer.targets.picture import DensityError
 
     Image.new("RGB", (50, 40), "white").save(tmp_path / "blank.png")
     with pytest.raises(DensityError, match=r"^blank.png: no ink: every pixel is white"):
@@ -150,8 +150,8 @@ def test_no_ink_is_one_line(tmp_path):
 def test_a_picture_with_depth_is_cropped_and_its_saved_copy_says_so(tmp_path):
     import json
 
-    from flowreel.trainer.depth_target import PictureSlab
-    from flowreel.trainer.targets import load_target
+    from flowreel.trainer.targets.registry import load_target
+    from flowreel.trainer.targets.slab import PictureSlab
 
     _padded(_logo()).save(tmp_path / "padded.png")
     slab = load_target(tmp_path / "padded.png", depth=1.0, max_side=128)

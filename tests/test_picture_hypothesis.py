@@ -10,7 +10,7 @@ import pytest
 from conftest import require_module
 from PIL import Image, ImageDraw
 
-from flowreel.trainer.density import DensityError, load_density
+from flowreel.trainer.targets.picture import DensityError, load_density
 
 require_module("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402

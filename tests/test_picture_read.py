@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from flowreel.trainer.cli import main
-from flowreel.trainer.density import DensityError, load_density
+from flowreel.trainer.targets.picture import DensityError, load_density
 
 
 def _corner_mark(w=64, h=40) -> Image.Image:
@@ -81,7 +81,7 @@ def test_frame_flag_on_the_command_line(tmp_path, capsys, one_torch_thread):
 
 
 def test_movie_passes_crop_and_frame_and_keys_its_run_by_them(tmp_path, monkeypatch):
-    from flowreel.trainer import movie
+    from flowreel.trainer.film import movie
 
     seen = []
     monkeypatch.setattr(movie, "make_movie", lambda s: seen.append(s) or (_ for _ in ()).throw(KeyboardInterrupt))
@@ -96,7 +96,7 @@ def test_movie_passes_crop_and_frame_and_keys_its_run_by_them(tmp_path, monkeypa
 
 def test_blender_fit_passes_the_crop_and_keys_its_run_folder_by_it(tmp_path):
     """Fit Picture in Blender runs `trainer fit` with the crop spelled out, in a folder whose name says it."""
-    from flowreel.addon.core import fit_targets
+    from flowreel.addon.jobs import fit_plan as fit_targets
 
     pic = tmp_path / "logo.png"
     _corner_mark().save(pic)

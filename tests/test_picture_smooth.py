@@ -7,7 +7,7 @@ import pytest
 from conftest import fit_tiny
 from PIL import Image, ImageDraw, ImageFilter
 
-from flowreel.trainer.density import ImageDensity, load_density
+from flowreel.trainer.targets.picture import ImageDensity, load_density
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -50,9 +50,9 @@ def _tv(hist: np.ndarray, ref: np.ndarray) -> float:
 def end_frames(tmp_path_factory):
     """The last frame of a tiny fit's film of the small logo as it is read now, and what exact landing puts
     there when the picture is read pixel for pixel (--max-side 40): its exact samples."""
-    from flowreel.trainer.export import export_trajectories
-    from flowreel.trainer.landing import exact_samples
-    from flowreel.trainer.runs import load_run
+    from flowreel.trainer.fit.runs import load_run
+    from flowreel.trainer.flow.export import export_trajectories
+    from flowreel.trainer.flow.landing import exact_samples
 
     tmp = tmp_path_factory.mktemp("smooth")
     pic = _small_logo(tmp / "favicon.png")

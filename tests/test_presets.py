@@ -1,4 +1,4 @@
-"""Presets (addon/core/presets.py): flag defaults that bundle look, motion, colours and camera."""
+"""Presets (addon/core/contract/presets.py): flag defaults that bundle look, motion, colours and camera."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
+from flowreel.addon.core.contract.presets import PRESETS
 from flowreel.addon.core.errors import UsageError
 from flowreel.addon.core.options import SceneOptions
-from flowreel.addon.core.presets import PRESETS
 
 
 def _movie(*argv: str):
@@ -54,7 +54,7 @@ def test_unknown_preset_is_one_line_naming_them():
 
 
 def test_render_script_takes_the_scene_part():
-    from flowreel.addon.render_args import build_parser, scene_options
+    from flowreel.addon.render.args import build_parser, scene_options
 
     opts = scene_options(build_parser().parse_args(["t.npz", "--preset", "swarm", "--size-end", "1.5"]))
     v = PRESETS["swarm"].values

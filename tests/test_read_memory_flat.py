@@ -1,6 +1,6 @@
 """Reading a trajectory for import keeps memory flat in its length T: no [T, ...] member is loaded whole.
 
-The add-on reads files with `trajformat.read(mmap=True)` (addon/scene.py) and streams positions chunk by
+The add-on reads files with `trajformat.read(mmap=True)` (addon/scene/build.py) and streams positions chunk by
 chunk into the point cache; a member loaded whole would cost T x N x 4 bytes of Blender's memory (2.2 GiB
 for `logp` of a 1M x 577 export, bench/RESULTS.md). `NpzFile.__getitem__` is how numpy loads a member.
 """
@@ -81,9 +81,9 @@ def test_import_of_a_long_3d_sequence_allocates_a_chunk_not_the_film(bpy, tmp_pa
     full read of positions (11 MB) or logp (3.8 MB) stands out against the chunk (32 KiB)."""
     import tracemalloc
 
-    from flowreel.addon.core import pointcache
     from flowreel.addon.core.options import SceneOptions
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene import pointcache
+    from flowreel.addon.scene.build import build_scene
 
     T, N = 1201, 800
     total = _sequence_3d(tmp_path / "s.npz", T, N)

@@ -1,5 +1,5 @@
 """`--quality draft|final` of the render script and `trainer render`: the settings declared once in
-addon/core/render_quality.py are the ones that render; explicit flags still win."""
+addon/core/contract/render_quality.py are the ones that render; explicit flags still win."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import sys
 from conftest import require_module
 from test_addon_render_util import write_tiny_traj
 
-from flowreel.addon.core.render_quality import RENDER_QUALITY
-from flowreel.addon.render_args import build_parser
-from flowreel.trainer import movie
+from flowreel.addon.core.contract.render_quality import RENDER_QUALITY
+from flowreel.addon.render.args import build_parser
 from flowreel.trainer.cli import main
+from flowreel.trainer.film import movie
 
 _SCENE = """
 import json, sys

@@ -1,4 +1,4 @@
-"""Contact sheets pick the frames that show the asked flow times (trainer/sheet.py)."""
+"""Contact sheets pick the frames that show the asked flow times (trainer/film/sheet.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from PIL import Image
 
 from flowreel.addon.core.options import SceneOptions
 from flowreel.addon.core.timing import flow_time, layout
-from flowreel.trainer.sheet import SheetError, contact_sheet, frames_at_times
+from flowreel.trainer.film.sheet import SheetError, contact_sheet, frames_at_times
 
 
 @pytest.mark.parametrize("easing", ["LINEAR", "EASE_IN_OUT", "EASE_IN"])

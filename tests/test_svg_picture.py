@@ -31,7 +31,7 @@ def _write(path, text: str):
 
 def test_svg_is_drawn_with_colours_holes_and_alpha(tmp_path):
     """The drawing against the same shapes drawn by Pillow at the same scale: ink, hole, colour, opacity."""
-    from flowreel.trainer.svg_picture import open_svg
+    from flowreel.trainer.targets.svg import open_svg
 
     im = open_svg(_write(tmp_path / "logo.svg", LOGO), 600)
     assert im.size == (600, 300) and im.mode == "RGBA"  # the longer side at the size asked, aspect kept
@@ -58,7 +58,7 @@ def test_svg_is_drawn_with_colours_holes_and_alpha(tmp_path):
 def test_fit_svg_forms_its_picture(tmp_path):
     """`trainer fit logo.svg --export`: the exported film's last frame lies on the SVG's ink (IoU on a grid)."""
     from flowreel.addon.core import trajformat
-    from flowreel.trainer.density import load_density
+    from flowreel.trainer.targets.picture import load_density
 
     svg = _write(tmp_path / "logo.svg", LOGO)
     out = tmp_path / "logo.npz"
@@ -88,7 +88,7 @@ def test_fit_svg_forms_its_picture(tmp_path):
 
 
 def test_svgz_is_read(tmp_path):
-    from flowreel.trainer.density import load_density
+    from flowreel.trainer.targets.picture import load_density
 
     p = tmp_path / "logo.svgz"
     p.write_bytes(gzip.compress(LOGO.encode()))
@@ -149,7 +149,7 @@ def test_bad_svg_is_one_line_and_writes_nothing(tmp_path, capsys, name, text, sa
 
 def test_refused_before_rendering(tmp_path):
     """The checks run before resvg: a reference to a real local picture is refused, not drawn."""
-    from flowreel.trainer.svg_picture import SvgError, open_svg
+    from flowreel.trainer.targets.svg import SvgError, open_svg
 
     png = tmp_path / "secret.png"
     Image.new("RGB", (8, 8), (255, 0, 0)).save(png)
@@ -162,7 +162,7 @@ def test_refused_before_rendering(tmp_path):
 
 def test_a_sequence_takes_svgs(tmp_path):
     """A sequence's pictures may be SVGs (each read like any picture); a hostile one is named before any fit."""
-    from flowreel.trainer.sequence import load_pictures
+    from flowreel.trainer.sequence.plan import load_pictures
 
     logo = _write(tmp_path / "logo.svg", LOGO)
     png = tmp_path / "dot.png"
@@ -181,7 +181,7 @@ def test_embedded_png_and_internal_references_are_drawn(tmp_path):
     import base64
     import io
 
-    from flowreel.trainer.svg_picture import open_svg
+    from flowreel.trainer.targets.svg import open_svg
 
     buf = io.BytesIO()
     Image.new("RGB", (4, 4), (0, 255, 0)).save(buf, "PNG")

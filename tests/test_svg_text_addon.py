@@ -11,9 +11,9 @@ import pytest
 from conftest import require_module
 from test_addon_fit import addon_enabled, pump, trainer  # noqa: F401 (fixtures)
 
-from flowreel.addon.core import fit_targets
-from flowreel.addon.core.jobs import JobError, check_picture
-from flowreel.trainer.text_picture import DEFAULT_FONT
+from flowreel.addon.jobs import fit_plan as fit_targets
+from flowreel.addon.jobs.runner import JobError, check_picture
+from flowreel.trainer.targets.text import DEFAULT_FONT
 
 SVG = ('<?xml version="1.0" encoding="UTF-8"?>\n<!-- a logo -->\n<svg xmlns="http://www.w3.org/2000/svg" width="40" '
        'height="20"><path d="M2 2 H18 V18 H2 Z M6 6 V14 H14 V6 Z" fill="#f00" fill-rule="evenodd"/>'
@@ -37,7 +37,7 @@ def test_check_picture_takes_svg_by_its_bytes(tmp_path):
 
 def test_file_filter_lists_svg():
     require_module("bpy")
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     globs = fit_ops.TARGETS.split(";")
     assert "*.svg" in globs and "*.svgz" in globs and "*.png" in globs
@@ -66,7 +66,7 @@ def test_plan_text_argv_run_folder_and_reuse(tmp_path):
 @pytest.mark.parametrize("font, says", [("notes.ttf", "notes.ttf: not a TrueType or OpenType font"),
                                         ("missing.ttf", "no such font"), ("", "type the words")])
 def test_fit_text_bad_input_is_one_report_and_starts_nothing(addon_enabled, tmp_path, font, says):  # noqa: F811
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     (tmp_path / "notes.ttf").write_text("not a font")
@@ -80,8 +80,8 @@ def test_fit_svg_and_text_from_blender_import(addon_enabled, trainer, tmp_path):
     """Fit Picture with an SVG and Fit Text with a word: each a real tiny fit, imported as points."""
     from test_addon_fit import TINY
 
-    from flowreel.addon import fit_ops
     from flowreel.addon.core import trajformat
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     svg = tmp_path / "logo.svg"
@@ -100,7 +100,7 @@ def test_fit_svg_and_text_from_blender_import(addon_enabled, trainer, tmp_path):
 
 def test_fit_text_with_a_broken_font_is_the_trainers_one_line(addon_enabled, trainer, tmp_path):  # noqa: F811
     """A font with a TrueType signature but cut short: the trainer starts, fails, says why in one line."""
-    from flowreel.addon import fit_ops
+    from flowreel.addon.ui import fit_ops
 
     bpy = addon_enabled
     (tmp_path / "cut.ttf").write_bytes(DEFAULT_FONT.read_bytes()[:3000])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from flowreel.trainer.cli import main
-from flowreel.trainer.text_picture import DEFAULT_FONT, load_text_density, render_text, text_key
+from flowreel.trainer.targets.text import DEFAULT_FONT, load_text_density, render_text, text_key
 
 
 def test_default_font_ships_with_its_licence():
@@ -98,13 +98,13 @@ def test_fit_text_exports_the_word(tmp_path):
 
 
 def test_font_is_package_data():
-    """The wheel carries the default font and its licence (pyproject's package-data for flowreel.trainer)."""
+    """The wheel carries the default font and its licence (pyproject's package-data for flowreel.trainer.targets)."""
     import fnmatch
     import tomllib
 
     from conftest import REPO
 
     data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    globs = data["flowreel.trainer"]
+    globs = data["flowreel.trainer.targets"]
     for name in ("fonts/DejaVuSans-Bold.ttf", "fonts/LICENSE"):
         assert any(fnmatch.fnmatch(name, g) for g in globs), name

@@ -1,4 +1,4 @@
-"""Trails (addon/trails.py): ghosts of earlier frames behind moving particles, gone where they rest."""
+"""Trails (addon/scene/trails.py): ghosts of earlier frames behind moving particles, gone where they rest."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def _cloud(bpy, name: str, frame: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_ghosts_show_earlier_frames_and_vanish_at_rest(bpy, tmp_path):
-    from flowreel.addon import trails
-    from flowreel.addon.scene import build_scene
+    from flowreel.addon.scene import trails
+    from flowreel.addon.scene.build import build_scene
 
     traj = write_tiny_traj(tmp_path / "t.npz", n_frames=9)
     opts = _opts(trail=0.25)  # 2 frames at 8 fps: two ghosts, one frame apart
@@ -55,7 +55,7 @@ def test_ghosts_show_earlier_frames_and_vanish_at_rest(bpy, tmp_path):
 
 
 def test_trail_renders_streaks_mid_flow_and_nothing_extra_at_rest(bpy, tmp_path):
-    from flowreel.addon import render
+    from flowreel.addon.render import __main__ as render
 
     traj = write_tiny_traj(tmp_path / "t.npz", n_frames=9)
     args = ["--fps", str(FPS), "--seconds", "1", "--hold-start", "0.5", "--hold-end", "0.5", "--radius", str(RADIUS),
@@ -70,7 +70,7 @@ def test_trail_renders_streaks_mid_flow_and_nothing_extra_at_rest(bpy, tmp_path)
 
 def test_trail_flag_and_still_frames():
     from flowreel.addon.core.stills import still_keys
-    from flowreel.addon.render_args import build_parser
+    from flowreel.addon.render.args import build_parser
     from flowreel.trainer.cli import build_parser as trainer_parser
 
     assert build_parser().parse_args(["t.npz", "--trail", "0.3"]).trail == 0.3

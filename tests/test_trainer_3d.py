@@ -16,10 +16,10 @@ trimesh = require_module("trimesh")
 require_module("torch")
 
 from flowreel.addon.core.trajformat import read  # noqa: E402
-from flowreel.trainer.export import export_trajectories  # noqa: E402
-from flowreel.trainer.metrics3d import quality3d  # noqa: E402
-from flowreel.trainer.runs import load_run  # noqa: E402
-from flowreel.trainer.targets import load_target  # noqa: E402
+from flowreel.trainer.fit.runs import load_run  # noqa: E402
+from flowreel.trainer.flow.export import export_trajectories  # noqa: E402
+from flowreel.trainer.metrics.shape import quality3d  # noqa: E402
+from flowreel.trainer.targets.registry import load_target  # noqa: E402
 
 N = 3000  # particles of the exports: enough for stable metrics, a fraction of a second to land
 
@@ -135,7 +135,7 @@ def test_volume_samples_of_a_sphere_are_inside_and_fill_it(tmp_path):
 
 
 def test_inside_test_matches_a_sphere():
-    from flowreel.trainer.mesh_inside import inside_mesh
+    from flowreel.trainer.targets.mesh_inside import inside_mesh
 
     m = trimesh.creation.icosphere(subdivisions=4, radius=1.0)
     p = np.random.default_rng(2).uniform(-1.2, 1.2, (20000, 3))
@@ -288,8 +288,8 @@ def test_movie_of_a_mesh_end_to_end(tmp_path, ball_run, ffmpeg_exe, ffprobe_exe)
     from conftest import TINY_FIT, decode_video, probe_video
     from test_addon_render_util import read_png
 
-    from flowreel.trainer.fit import FitConfig
-    from flowreel.trainer.movie import MovieSettings, make_movie, summary
+    from flowreel.trainer.film.movie import MovieSettings, make_movie, summary
+    from flowreel.trainer.fit.loop import FitConfig
 
     if require_module("bpy") is None:
         return
@@ -320,7 +320,7 @@ def test_movie_of_a_mesh_end_to_end(tmp_path, ball_run, ffmpeg_exe, ffprobe_exe)
 
 
 def test_preview_of_a_3d_file_is_the_front_view(ball_run):
-    from flowreel.trainer.preview import render_frames
+    from flowreel.trainer.film.preview import render_frames
 
     traj = export_trajectories(ball_run, 2000, 2, progress=False)
     last = list(render_frames(traj, size=128, glow=0.0))[-1].astype(float).sum(axis=2)
@@ -333,8 +333,8 @@ def test_preview_of_a_3d_file_is_the_front_view(ball_run):
 
 @pytest.mark.parametrize("form", ["ply-binary", "ply-ascii", "obj"])
 def test_reads_what_the_addons_export_target_writes(tmp_path, form):
-    """Blender's "Export as Flowreel target" (addon/export_target.py) writes .ply or .obj with vertex colours."""
-    from flowreel.addon.export_target import TargetMesh, obj_bytes, ply_bytes
+    """Blender's "Export as Flowreel target" (addon/ui/export_target.py) writes .ply or .obj with vertex colours."""
+    from flowreel.addon.ui.export_target import TargetMesh, obj_bytes, ply_bytes
 
     m = trimesh.creation.icosphere(subdivisions=2)
     top = m.vertices[:, 2] > 0

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from flowreel.trainer.batches import Prefetcher, fm_batch, ot_pair, step_rng
-from flowreel.trainer.density import ImageDensity
-from flowreel.trainer.fit import FitConfig, fit
+from flowreel.trainer.fit.batches import Prefetcher, fm_batch, ot_pair, step_rng
+from flowreel.trainer.fit.loop import FitConfig, fit
+from flowreel.trainer.targets.picture import ImageDensity
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

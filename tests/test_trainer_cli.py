@@ -14,8 +14,8 @@ from conftest import fit_tiny
 from PIL import Image, ImageDraw
 
 from flowreel.addon.core.trajformat import read
-from flowreel.trainer import density as dens
 from flowreel.trainer.cli import COMMANDS, main
+from flowreel.trainer.targets import picture as dens
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 small_fit = conftest.small_fit  # the fixture, also for the modules that import it from here
@@ -59,7 +59,7 @@ def test_help_every_command_has_examples(capsys):
 
 
 def test_fit_help_gives_the_real_default_steps(capsys):
-    from flowreel.trainer.fit import DEFAULTS
+    from flowreel.trainer.fit.loop import DEFAULTS
 
     assert main(["fit", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())  # argparse wraps help lines
@@ -128,7 +128,7 @@ def test_fit_bad_flags(tmp_path, capsys, args, expect):
 
 
 def test_fit_unwritable_outputs_fail_before_training(tmp_path, capsys, monkeypatch):
-    import flowreel.trainer.fit as fitmod
+    import flowreel.trainer.fit.loop as fitmod
 
     monkeypatch.setattr(fitmod, "fit", lambda *a, **k: pytest.fail("fit must not start"))
     img = str(_logo(tmp_path))
@@ -150,7 +150,7 @@ def test_fit_unwritable_outputs_fail_before_training(tmp_path, capsys, monkeypat
 
 
 def test_fit_interrupted_exit_130(tmp_path, capsys, monkeypatch):
-    import flowreel.trainer.fit as fitmod
+    import flowreel.trainer.fit.loop as fitmod
 
     def interrupted(*a, **k):
         raise fitmod.FitInterrupted(17, tmp_path)
@@ -162,7 +162,7 @@ def test_fit_interrupted_exit_130(tmp_path, capsys, monkeypatch):
 
 
 def test_debug_reraises(tmp_path, monkeypatch):
-    from flowreel.trainer.density import DensityError
+    from flowreel.trainer.targets.picture import DensityError
 
     with pytest.raises(DensityError):
         main(["fit", str(tmp_path / "missing.png"), "--debug"])
@@ -231,7 +231,7 @@ def test_export_cli_roundtrip(run_dir, tmp_path, capsys):
     assert traj.positions.shape == (6, 400, 2) and traj.logp.shape == (6, 400)
     assert traj.meta["seed"] == 5 and traj.meta["n_particles"] == 400
     assert traj.meta["solver"]["rtol"] == 1e-5
-    from flowreel.trainer.export import initial_noise
+    from flowreel.trainer.flow.export import initial_noise
 
     np.testing.assert_array_equal(traj.positions[0], initial_noise(400, 5))
     # same seed, same positions (without --logp the solver takes its own steps, so compare like with like)
@@ -261,7 +261,7 @@ def test_preview_cli(run_dir, tmp_path, capsys, ffmpeg_exe):
     from PIL import ImageSequence
     from scipy import ndimage
 
-    from flowreel.trainer.preview import Splatter
+    from flowreel.trainer.film.preview import Splatter
 
     traj = tmp_path / "p.npz"
     assert main(["export", str(run_dir), "--export", str(traj), "--particles", "3000", "--frames", "7", "-q"]) == 0
@@ -296,7 +296,7 @@ def _bug_report(err: str, folder) -> str:
 def test_user_errors_are_one_line_and_bugs_are_reported(tmp_path, capsys, monkeypatch):
     """A FlowreelError is the user's one line; any other exception is a bug: one line that says so,
     the traceback in a file, none on screen."""
-    import flowreel.trainer.preview as previewmod
+    import flowreel.trainer.film.preview as previewmod
     from flowreel.addon.core.errors import FlowreelError
 
     monkeypatch.setenv("FLOWREEL_BUG_DIR", str(tmp_path / "bugs"))
@@ -329,7 +329,7 @@ def test_scene_flags_come_from_scene_options():
     import dataclasses
 
     from flowreel.addon.core.options import NO_FLAG, SceneOptions
-    from flowreel.addon.render_args import build_parser
+    from flowreel.addon.render.args import build_parser
     from flowreel.trainer.cli import build_parser as trainer_parser
 
     render = build_parser().parse_args(["t.npz"])
@@ -361,7 +361,7 @@ def test_every_scene_flag_that_changes_the_pictures_is_in_the_frames_record():
 
 def test_depth_of_field_flag_reaches_the_scene_options_from_movie_and_render():
     from flowreel.addon.core.options import scene_options_from
-    from flowreel.addon.render_args import build_parser
+    from flowreel.addon.render.args import build_parser
     from flowreel.trainer.cli import build_parser as trainer_parser
 
     render = build_parser().parse_args(["t.npz", "--depth-of-field", "--orbit-degrees", "90"])
@@ -389,7 +389,7 @@ def test_fit_and_export_progress_json(tmp_path, capsys, small_fit):
 
 
 def test_fit_interrupted_progress_json(tmp_path, capsys, monkeypatch):
-    import flowreel.trainer.fit as fitmod
+    import flowreel.trainer.fit.loop as fitmod
 
     def interrupted(*a, **k):
         raise fitmod.FitInterrupted(17, tmp_path)

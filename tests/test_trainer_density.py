@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from flowreel.trainer import density as dens
-from flowreel.trainer.density import DensityError, ImageDensity, load_density
+from flowreel.trainer.targets import picture as dens
+from flowreel.trainer.targets.picture import DensityError, ImageDensity, load_density
 
 
 def _save(im: Image.Image, tmp_path, name="pic.png"):

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from flowreel.trainer.density import ImageDensity
-from flowreel.trainer.devices import DeviceError, resolve_device
-from flowreel.trainer.fit import FitConfig, FitInterrupted, fit
-from flowreel.trainer.flow import integrate, log_prob
-from flowreel.trainer.metrics import histogram_tv
-from flowreel.trainer.runs import load_run
+from flowreel.trainer.fit.devices import DeviceError, resolve_device
+from flowreel.trainer.fit.loop import FitConfig, FitInterrupted, fit
+from flowreel.trainer.fit.runs import load_run
+from flowreel.trainer.flow.integrate import integrate, log_prob
+from flowreel.trainer.metrics.picture import histogram_tv
+from flowreel.trainer.targets.picture import ImageDensity
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from flowreel.trainer.flow import integrate, log_prob, standard_normal_logpdf
-from flowreel.trainer.model import VectorField
+from flowreel.trainer.flow.integrate import integrate, log_prob, standard_normal_logpdf
+from flowreel.trainer.flow.model import VectorField
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -10,9 +10,9 @@ from conftest import fit_tiny
 from PIL import Image, ImageDraw
 
 from flowreel.addon.core.trajformat import read
-from flowreel.trainer import landing
 from flowreel.trainer.cli import main
-from flowreel.trainer.metrics import excess_gaussian_tv, gaussian_tv, histogram_tv
+from flowreel.trainer.flow import landing
+from flowreel.trainer.metrics.picture import excess_gaussian_tv, gaussian_tv, histogram_tv
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -34,7 +34,7 @@ def _picture(tmp_path):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, one_torch_thread):
     """A deliberately poor (40-step, tiny) fit: its own end is far from the picture."""
-    from flowreel.trainer.runs import load_run
+    from flowreel.trainer.fit.runs import load_run
 
     tmp = tmp_path_factory.mktemp("landing")
     return load_run(fit_tiny(_picture(tmp), tmp / "run"))
@@ -42,7 +42,7 @@ def run(tmp_path_factory, one_torch_thread):
 
 @pytest.fixture(scope="module")
 def both(run):
-    from flowreel.trainer.export import export_trajectories
+    from flowreel.trainer.flow.export import export_trajectories
 
     kw = dict(n_particles=N, n_frames=FRAMES, seed=3, progress=False, rtol=1e-3, atol=1e-3)
     return export_trajectories(run, landing="exact", **kw), export_trajectories(run, landing="flow", **kw)
@@ -71,7 +71,7 @@ def test_end_colours_are_the_samples_pixels(run, both):
 
 def test_start_frame_is_gaussian(both):
     exact, flow = both
-    from flowreel.trainer.export import initial_noise
+    from flowreel.trainer.flow.export import initial_noise
 
     np.testing.assert_array_equal(exact.positions[0], initial_noise(N, 3))  # untouched: the ramp is 0 at t=0
     floor = max(gaussian_tv(np.random.default_rng(s).standard_normal((N, 2))) for s in range(5))
@@ -155,9 +155,9 @@ def test_movie_cache_key_includes_the_landing(tmp_path, monkeypatch):
     The cached file is the one make_movie itself wrote for the first film (not a planted name), so the
     test fails if the landing leaves the key, whatever the naming."""
     from flowreel.addon.core.trajformat import Trajectory
-    from flowreel.trainer import movie
-    from flowreel.trainer.fit import FitConfig
-    from flowreel.trainer.targets import load_target
+    from flowreel.trainer.film import movie
+    from flowreel.trainer.fit.loop import FitConfig
+    from flowreel.trainer.targets.registry import load_target
 
     seen, rendered = [], []
 
@@ -204,8 +204,8 @@ def test_movie_cache_key_includes_the_landing(tmp_path, monkeypatch):
 
 def test_draft_movie_fits_the_shorter_preset_unless_told(tmp_path, monkeypatch):
     """Draft films fit the quality's shorter step count (the end is exact; the fit only shapes the motion)."""
-    from flowreel.trainer import movie
-    from flowreel.trainer.fit import FitConfig
+    from flowreel.trainer.film import movie
+    from flowreel.trainer.fit.loop import FitConfig
 
     steps = []
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flowreel.trainer.density import ImageDensity, load_density
-from flowreel.trainer.metrics import density_histogram, excess_tv, histogram_tv, sample_histogram
+from flowreel.trainer.metrics.picture import density_histogram, excess_tv, histogram_tv, sample_histogram
+from flowreel.trainer.targets.picture import ImageDensity, load_density
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from flowreel.trainer.flow import divergence
-from flowreel.trainer.model import VectorField
+from flowreel.trainer.flow.integrate import divergence
+from flowreel.trainer.flow.model import VectorField
 
 
 def test_forward_shapes_and_time_broadcast():

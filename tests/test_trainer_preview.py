@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 from flowreel.addon.core.trajformat import Trajectory, write
-from flowreel.trainer.density import load_density
-from flowreel.trainer.preview import BACKGROUND, Splatter, frame_indices, frame_size, preview, render_frames, view_box
+from flowreel.trainer.film.preview import (
+    BACKGROUND,
+    Splatter,
+    frame_indices,
+    frame_size,
+    preview,
+    render_frames,
+    view_box,
+)
+from flowreel.trainer.targets.picture import load_density
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from flowreel.addon.core.trajformat import read, write
-from flowreel.trainer.metrics import histogram_tv
+from flowreel.trainer.metrics.picture import histogram_tv
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -25,7 +25,7 @@ DENSITY = {"invert": False, "threshold": None, "max_side": 48, "crop": "none", "
 
 def _tiny_config(steps: int = 40):
     """conftest.fit_tiny's network; `steps` more where a test needs the flow's own shape of path."""
-    from flowreel.trainer.fit import FitConfig
+    from flowreel.trainer.fit.loop import FitConfig
 
     return FitConfig(steps=steps, hidden=32, depth=2, n_fourier=16, batch_size=256, eval_samples=500, eval_tol=1e-3)
 
@@ -63,7 +63,7 @@ def runs_root(tmp_path_factory) -> Path:
 
 
 def _plan(paths, runs_root, start="noise", via="direct", steps=40, fit=True):
-    from flowreel.trainer.sequence import SequenceOptions, ensure_fits, load_pictures, plan
+    from flowreel.trainer.sequence.plan import SequenceOptions, ensure_fits, load_pictures, plan
 
     cfg = _tiny_config(steps)
     p = plan(load_pictures(paths, DENSITY), SequenceOptions(start=start, via=via), cfg, DENSITY, runs_root)
@@ -73,7 +73,7 @@ def _plan(paths, runs_root, start="noise", via="direct", steps=40, fit=True):
 
 
 def _export(p, frames=F, n=N, seed=0):
-    from flowreel.trainer.sequence_export import export_sequence
+    from flowreel.trainer.sequence.export import export_sequence
 
     return export_sequence(p, n, frames, seed=seed, rtol=1e-3, atol=1e-3)
 
@@ -122,7 +122,7 @@ def test_three_pictures_frames_keys_and_exact_keys(abc):
 
 
 def test_start_noise_is_the_single_picture_films_noise(abc):
-    from flowreel.trainer.export import initial_noise
+    from flowreel.trainer.flow.export import initial_noise
 
     _, traj = abc
     np.testing.assert_array_equal(traj.positions[0], initial_noise(N, 0))
@@ -165,9 +165,9 @@ def test_positions_are_continuous_across_keys(abc):
 
 
 def test_cached_fits_are_reused(pics, tmp_path, monkeypatch):
-    from flowreel.trainer import fit as fit_mod
-    from flowreel.trainer.movie import MovieSettings, run_dir_for
-    from flowreel.trainer.sequence import noise_run_dir
+    from flowreel.trainer.film.movie import MovieSettings, run_dir_for
+    from flowreel.trainer.fit import loop as fit_mod
+    from flowreel.trainer.sequence.plan import noise_run_dir
 
     calls: list[Path] = []
     real = fit_mod.fit
@@ -180,7 +180,7 @@ def test_cached_fits_are_reused(pics, tmp_path, monkeypatch):
     root = tmp_path / "runs"
     cfg = _tiny_config()
     # a single-picture film's fit of a, where `trainer movie a.png` keeps it
-    from flowreel.trainer.density import load_density
+    from flowreel.trainer.targets.picture import load_density
 
     single = run_dir_for(load_density(pics["a"]).sha256, "a", MovieSettings(pics["a"], tmp_path / "f.mp4",
                                                                              runs_root=root, fit_config=cfg,
@@ -200,7 +200,7 @@ def test_cached_fits_are_reused(pics, tmp_path, monkeypatch):
 
 
 def test_via_noise_and_direct_both_valid_and_direct_is_straighter(pics, tmp_path):
-    from flowreel.trainer.paths import move_stats
+    from flowreel.trainer.metrics.paths import move_stats
 
     # Two pictures with ink at the sides: the way through noise (in the middle) is a real detour. Flows
     # trained a little longer than the tiny ones, so the noise legs really go through noise.
@@ -222,8 +222,8 @@ def test_via_noise_and_direct_both_valid_and_direct_is_straighter(pics, tmp_path
 
 def test_fm_batch_noise_path_unchanged():
     """With no source, a batch is drawn exactly as before sources existed (same draws in the same order)."""
-    from flowreel.trainer.batches import fm_batch, ot_pair, step_rng
-    from flowreel.trainer.density import ImageDensity
+    from flowreel.trainer.fit.batches import fm_batch, ot_pair, step_rng
+    from flowreel.trainer.targets.picture import ImageDensity
 
     w = np.zeros((8, 8))
     w[2:6, 1:4] = 1

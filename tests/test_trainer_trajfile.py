@@ -16,10 +16,10 @@ import pytest
 import torch
 
 from flowreel.addon.core.trajformat import Trajectory, TrajectoryError
-from flowreel.trainer import export, trajfile
-from flowreel.trainer.density import load_density
-from flowreel.trainer.export import export_trajectories, initial_noise
-from flowreel.trainer.trajfile import OutputPathError, check_output_path
+from flowreel.trainer.flow import export, trajfile
+from flowreel.trainer.flow.export import export_trajectories, initial_noise
+from flowreel.trainer.flow.trajfile import OutputPathError, check_output_path
+from flowreel.trainer.targets.picture import load_density
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -27,8 +27,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def run(one_torch_thread):
     """A tiny hand-built run: an untrained (random) vector field is still a valid flow to integrate."""
-    from flowreel.trainer.fit import FitConfig
-    from flowreel.trainer.model import VectorField
+    from flowreel.trainer.fit.loop import FitConfig
+    from flowreel.trainer.flow.model import VectorField
 
     torch.manual_seed(0)
     model = VectorField(hidden=16, depth=2, n_fourier=4).eval()
@@ -113,7 +113,7 @@ def test_check_output_path_unwritable():
         ro = base / "ro"
         ro.mkdir()
         ro.chmod(0o555)
-        code = f"from flowreel.trainer.trajfile import check_output_path as c; c({str(ro / 't.npz')!r})"
+        code = f"from flowreel.trainer.flow.trajfile import check_output_path as c; c({str(ro / 't.npz')!r})"
         unprivileged = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
         r = subprocess.run([*unprivileged, sys.executable, "-c", code], capture_output=True, text=True,
                            cwd=Path(__file__).parent.parent)  # fmt: skip

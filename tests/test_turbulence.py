@@ -1,4 +1,4 @@
-"""Turbulence (trainer/turbulence.py): divergence-free curl noise on the exported paths, 0 at every key."""
+"""Turbulence (trainer/flow/turbulence.py): divergence-free curl noise on the exported paths, 0 at every key."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from conftest import fit_tiny
 from test_trainer_landing import _picture  # a ring with a hole and a bar: a picture a poor fit misses
 
-from flowreel.trainer import turbulence as turb
-from flowreel.trainer.metrics import gaussian_tv, histogram_tv
+from flowreel.trainer.flow import turbulence as turb
+from flowreel.trainer.metrics.picture import gaussian_tv, histogram_tv
 
 N = 12_000
 FRAMES = 11
@@ -46,8 +46,8 @@ def test_fade_is_zero_at_every_key_and_rises_between():
 
 @pytest.fixture(scope="module")
 def films(tmp_path_factory, one_torch_thread):
-    from flowreel.trainer.export import export_trajectories
-    from flowreel.trainer.runs import load_run
+    from flowreel.trainer.fit.runs import load_run
+    from flowreel.trainer.flow.export import export_trajectories
 
     tmp = tmp_path_factory.mktemp("turbulence")
     run = load_run(fit_tiny(_picture(tmp), tmp / "run"))

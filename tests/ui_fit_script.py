@@ -39,8 +39,8 @@ def shot(name):
 def setup():
     if addon_utils.enable("flowreel", default_set=True) is None:
         raise RuntimeError("the add-on did not enable")
-    from flowreel import panel
-    from flowreel.core import jobs
+    from flowreel.jobs import runner as jobs
+    from flowreel.ui import panel
 
     prefs = bpy.context.preferences.addons["flowreel"].preferences
     prefs.trainer, prefs.runs_dir = TRAINER, RUNS
@@ -82,7 +82,7 @@ def before():
 
 
 def watch():
-    from flowreel import fit_ops
+    from flowreel.ui import fit_ops
 
     job = fit_ops.STATE.job
     if job is not None:
@@ -116,7 +116,7 @@ def after():
 
 
 def watch_render():
-    from flowreel import fit_ops
+    from flowreel.ui import fit_ops
 
     job = fit_ops.STATE.job
     if job is not None:

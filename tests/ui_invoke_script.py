@@ -91,7 +91,7 @@ def press_return():
 
 
 def read_fit_object():
-    fit_ops = sys.modules["flowreel.fit_ops"]
+    fit_ops = sys.modules["flowreel.ui.fit_ops"]
     job = fit_ops.STATE.job
     RESULT["fit_object_argv"] = None if job is None else job.argv
     RESULT["fit_object_look"] = fit_ops.STATE.look

@@ -30,6 +30,11 @@ class UsageError(FlowreelError):
     """A bad command line, found while or after parsing (exit status 2)."""
 
 
+class TargetError(FlowreelError, ValueError):
+    """What is to be fitted (a file, an object, words) cannot be: the message is one line naming it and the problem.
+    The trainer's 3-D targets and the add-on's Export as Flowreel target both raise it."""
+
+
 class RenderError(FlowreelError):
     """The render script cannot go on (bad output name, a frames folder of another render ...)."""
 

@@ -2,8 +2,8 @@
 
 A film's frames live in one folder (default ``<film stem>_frames/`` beside the film):
 
-- ``frame_NNNN.png``: one 8-bit RGB PNG per scene frame (RGBA for a transparent film), numbered by scene frame (4 digits),
-  each written under a temporary name and renamed when complete;
+- ``frame_NNNN.png``: one 8-bit RGB PNG per scene frame (RGBA for a transparent film), numbered by scene frame
+  (4 digits), each written under a temporary name and renamed when complete;
 - ``flowreel_render.json`` (the record file): the trajectory file and the settings that made the
   frames (see `RECORD_KEYS`). The render script refuses to mix frames of different settings in one
   folder, and contact sheets rebuild the frame -> flow time map from it.

@@ -14,15 +14,16 @@ from typing import Any
 
 from . import over_time
 from .background import BackgroundError, parse_background
+from .contract.camera_moves import MOVES
 from .errors import FlowreelError
 
 EASINGS = ("LINEAR", "EASE_IN_OUT", "EASE_IN", "EASE_OUT")
-CAMERA_MOVES = ("STATIC", "PUSH_IN", "ORBIT")
+CAMERA_MOVES = tuple(MOVES)  # core/contract/camera_moves.py
 COLOR_MODES = ("IMAGE", "GRADIENT", "SINGLE")
 LOOKS = ("glow", "ink", "neon")
 ENGINES = ("CYCLES", "EEVEE", "WORKBENCH")
 FRAMINGS = ("PICTURE", "ALL")
-FRONT_CHOICES = ("AUTO", "-Y", "+Z", "+X", "+Y", "-X", "-Z")  # a 3-D film's front (core/shapes3d.py)
+FRONT_CHOICES = ("AUTO", "-Y", "+Z", "+X", "+Y", "-X", "-Z")  # a 3-D film's front (core/contract/shapes3d.py)
 
 
 class OptionsError(FlowreelError, ValueError):
@@ -71,7 +72,7 @@ class SceneOptions:
     color_start: str = ""
     size_start: float = 1.0
     size_end: float = 1.0
-    trail: float = 0.0  # seconds of ghosts behind moving particles (addon/trails.py); 0 = none
+    trail: float = 0.0  # seconds of ghosts behind moving particles (addon/scene/trails.py); 0 = none
     cache_dir: str = ""  # "" = "//flowreel_cache" beside the .blend (or beside the .npz if unsaved)
     seed: int = 0  # subset choice and random ids
 
@@ -113,6 +114,61 @@ class SceneOptions:
         w, h = self.resolution
         if not (16 <= w <= 16384 and 16 <= h <= 16384):
             raise OptionsError(f"resolution must be between 16 and 16384 pixels a side, got {w}x{h}")
+
+
+# ---- Blender's properties (addon/ui/props.py generates one per field from this table) -------------------------
+@dataclass(frozen=True)
+class Ui:
+    """How one SceneOptions field appears in Blender: its label, help and bounds (the property's default is the
+    field's). A field without an entry gets a plain property named after it; ui/props.py declares by hand only
+    the fields that are no single property (resolution, colours, background, colour at the start, Keys rows)."""
+
+    label: str
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    soft_min: float | None = None
+    soft_max: float | None = None
+    subtype: str = ""
+    unit: str = ""
+    precision: int | None = None
+
+
+CHOICES: dict[str, tuple[str, ...]] = {"color_mode": COLOR_MODES, "look": LOOKS, "easing": EASINGS,
+                                       "camera": CAMERA_MOVES, "framing": FRAMINGS, "front": FRONT_CHOICES}
+UI: dict[str, Ui] = {
+    "radius": Ui("Radius", "Particle radius (0 = automatic from extent and count)", min=0.0, soft_max=0.2,
+                 precision=4, unit="LENGTH"),
+    "max_particles": Ui("Particles", "Import a random subset (0 = all)", min=0),
+    "color_mode": Ui("Colour"),
+    "look": Ui("Look"),
+    "seconds": Ui("Duration", "Seconds of flow, holds excluded", min=0.05, soft_max=60.0, unit="TIME_ABSOLUTE"),
+    "fps": Ui("FPS", min=1, max=240),
+    "hold_start": Ui("Hold Start", "Seconds at rest before the flow", min=0.0, soft_max=10.0),
+    "hold_end": Ui("Hold End", "Seconds at rest after the flow", min=0.0, soft_max=10.0),
+    "hold_keys": Ui("Hold Keys", "Seconds at rest on each middle key of a sequence", min=0.0, soft_max=10.0),
+    "easing": Ui("Easing"),
+    "reverse": Ui("Reverse", "The image dissolves into noise"),
+    "ping_pong": Ui("Ping-Pong", "Noise, image, noise: loops seamlessly"),
+    "camera": Ui("Camera"),
+    "orbit_degrees": Ui("Orbit", "Total turn of the orbit camera in degrees (0 = automatic: 40 for pictures, 360 "
+                        "for 3-D films)", min=-3600.0, max=3600.0, soft_min=-360.0, soft_max=360.0),
+    "framing": Ui("Framing"),
+    "front": Ui("Front", "The side of a 3-D shape the film ends on (Auto: the largest face of its box)"),
+    "margin": Ui("Margin", "Free space around the framed box, a fraction of the half-frame", min=0.0, max=1.0,
+                 subtype="FACTOR"),
+    "lens_mm": Ui("Lens", min=1.0, max=5000.0, unit="CAMERA"),
+    "depth_of_field": Ui("Depth of Field"),
+    "motion_blur": Ui("Motion Blur"),
+    "cache_dir": Ui("Cache Folder", "Where the point cache goes (empty = //flowreel_cache beside the .blend)",
+                    subtype="DIR_PATH"),
+    "seed": Ui("Seed", "Subset choice and random ids", min=0),
+    "size_start": Ui("Size Start", "Particle size at the start, a factor of the radius", min=0.0, max=20.0,
+                     soft_max=4.0),
+    "size_end": Ui("Size End", "Particle size at the end, a factor of the radius", min=0.0, max=20.0, soft_max=4.0),
+    "trail": Ui("Trail", "Seconds of tapering ghosts behind moving particles (0 = none)", min=0.0, max=10.0,
+                soft_max=1.0, unit="TIME_ABSOLUTE"),
+}
 
 
 # Command-line types shared by the render script and the `trainer` command (argparse shows their messages).
@@ -217,7 +273,7 @@ _positive = number(float, lo=0, lo_open=True, what="a positive number")
 
 def _front(text: str) -> str:
     """'auto', '-y', 'z', '+Z' ... -> 'AUTO', '-Y', '+Z' (argparse shows the one-line error)."""
-    from .shapes3d import AxisError, parse_front
+    from .contract.shapes3d import AxisError, parse_front
 
     if text.strip().lower() == "auto":
         return "AUTO"
@@ -244,7 +300,8 @@ FLAGS: dict[str, Flag] = {
     "easing": Flag("linear, ease_in_out, ease_in or ease_out", choice(EASINGS), movie=True),
     "reverse": Flag("the image dissolves into noise"),
     "ping_pong": Flag("noise -> image -> noise (looping GIFs)"),
-    "camera": Flag("static, push_in or orbit", choice(CAMERA_MOVES), movie=True),
+    "camera": Flag(", ".join(m.lower() for m in CAMERA_MOVES[:-1]) + f" or {CAMERA_MOVES[-1].lower()}",
+                   choice(CAMERA_MOVES), movie=True),
     "orbit_degrees": Flag("total turn of the orbit camera in degrees (0 = automatic: 40 for pictures, 360 for "
                           "3-D films, ending on the shape's front)", float,
                           number(float, -3600, 3600, what="degrees from -3600 to 3600"), movie=True,

@@ -3,7 +3,7 @@
 Particles can start in one colour, or in the noise's own palette (the gradient of their start
 positions), and take their picture's colours as they land; their size can grow or shrink from
 `size_start` to `size_end` times the radius. Both follow the film's key position s (0 on the noise,
-k on key k), keyed with the film's easing (addon/life.py does it in Geometry Nodes): the colour
+k on key k), keyed with the film's easing (addon/scene/life.py does it in Geometry Nodes): the colour
 blends over the first move (s from 0 to 1), the size over the whole film (s / (K - 1)).
 No bpy: the options check and the render script use it too.
 """

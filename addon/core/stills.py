@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 
 from . import timing
+from .contract.camera_moves import MOVES
 from .options import SceneOptions
 
 
@@ -18,7 +19,7 @@ def still_keys(opts: SceneOptions, frames: Sequence[int]) -> dict[int, tuple[flo
     """Frames that show the same picture get the same key: flow time at the frame and both neighbours
     (so a motion-blurred frame at the edge of a hold is not taken for a still one). Only with the
     static camera: push-in and orbit move through the holds. Empty when no frame can be reused."""
-    if opts.camera != "STATIC":
+    if not MOVES[opts.camera].still:
         return {}
     behind = math.ceil(opts.trail * opts.fps)  # a trail shows the frames before: still only when they are too
     return {f: tuple(round(timing.flow_time(g, opts), 9) for g in range(f - 1 - behind, f + 2)) for f in frames}

@@ -38,7 +38,6 @@ FORMAT = "flowreel.traj/2"
 FORMAT_V1 = "flowreel.traj/1"
 FORMATS = (FORMAT_V1, FORMAT)
 REQUIRED = ("positions", "times", "meta")
-OPTIONAL = ("colors", "key_colors", "logp")
 KEY_KINDS = ("noise", "picture", "mesh", "points")
 VIAS = ("flow", "direct", "noise")  # flow: noise -> target; direct: target -> target; noise: back through noise
 # The largest `positions` a reader takes unless told otherwise: a file claiming more (a 2 MB deflated

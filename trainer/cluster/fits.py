@@ -31,7 +31,7 @@ def fit_run(target: Any, source: Any, config: Any, resume_files: dict[str, bytes
     """On a worker: fit `target` (from `source`, or noise) in a fresh folder; the run folder's files."""
     import socket
 
-    from flowreel.trainer.fit import fit
+    from flowreel.trainer.fit.loop import fit
 
     work = Path(tempfile.mkdtemp(prefix="flowreel-fit-"))
     t0 = time.monotonic()

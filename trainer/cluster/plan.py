@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from flowreel.addon.core import background, presets, render_quality, sequence, shapes3d, timing, trajformat
+from flowreel.addon.core import background, sequence, timing, trajformat
+from flowreel.addon.core.contract import presets, render_quality, shapes3d
 from flowreel.addon.core.errors import UsageError
 from flowreel.addon.core.frames import default_frames_dir
 from flowreel.addon.core.options import add_scene_flags, scene_options_from

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from flowreel.addon.core.atomic import atomic_write
+from flowreel.addon.core.contract.progress import clock
 from flowreel.addon.core.frames import FRAME_GLOB, frame_done, frame_path, read_record, write_record
-from flowreel.addon.core.jobs import clock
 from flowreel.addon.core.lock import folder_lock
 
 from .connect import ClusterError, ClusterInfo, connect
@@ -68,7 +68,7 @@ def cluster_render(args: list[str], address: str, blender: str | None = None, sa
                    ) -> int:
     """`run_render` on a cluster: render the film of `args` (the render script's command line) in chunks on
     the cluster at `address`, then encode it here. Returns the render script's exit status."""
-    from flowreel.trainer.launch import run_render
+    from flowreel.trainer.film.launch import run_render
 
     plan, stats = render_on_cluster(args, address, blender, say)
     say(stats.summary())

@@ -23,7 +23,7 @@ from typing import Any
 from flowreel.addon.core.atomic import atomic_write
 from flowreel.addon.core.child import child_env, die_with_parent
 from flowreel.addon.core.frames import FRAME_NAME, png_size, read_record
-from flowreel.trainer.launch import render_command
+from flowreel.trainer.film.launch import render_command
 
 _BUILT = re.compile(r"scene frames (\d+)-(\d+) .*\(built in ([\d.]+) s\)")
 _FRAME = re.compile(r"frame \d+ \(\d+/\d+\) ([\d.]+) s,")  # a rendered frame's own time (copies have none)

@@ -1,0 +1,1 @@
+"""Films: `trainer movie`, starting the render child, contact sheets, numpy previews."""
