@@ -33,7 +33,7 @@ def test_kills_at_each_stage_then_a_rerun_makes_the_film(setup, ffmpeg_exe):
     image, runs, base = setup
     film = base / "out" / "film.mp4"
     frames = h.expected_frames()
-    for kill in (("fit", signal.SIGKILL, 1.0), ("render", signal.SIGKILL, 1.5), ("frames", signal.SIGINT, 0.3)):
+    for kill in (("fit", signal.SIGKILL, 1.0), ("render", signal.SIGKILL, 0.3), ("frames", signal.SIGINT, 0.3)):
         run = h.movie(image, film, runs, base, kill=kill)
         assert run.killed, f"the run ended before {kill[0]} could be interrupted: {run.output[-3:]}"
         assert not h.problems(run, film, frames), (run.killed, h.problems(run, film, frames), run.stderr[-5:])
