@@ -92,8 +92,9 @@ def eevee_engine_id() -> str:
 
 
 def engine_id(name: str) -> str:
-    """Map SceneOptions engine names (CYCLES, EEVEE, WORKBENCH) to this Blender's engine ids."""
-    return {"CYCLES": "CYCLES", "EEVEE": eevee_engine_id(), "WORKBENCH": "BLENDER_WORKBENCH"}[name.upper()]
+    """Map SceneOptions engine names (CYCLES, EEVEE, WORKBENCH, SPLAT) to this Blender's engine ids."""
+    return {"CYCLES": "CYCLES", "EEVEE": eevee_engine_id(), "WORKBENCH": "BLENDER_WORKBENCH",
+            "SPLAT": "FLOWREEL_SPLAT"}[name.upper()]
 
 
 def oidn_available() -> bool:

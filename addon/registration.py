@@ -6,6 +6,7 @@ import inspect
 import bpy
 
 from . import compat
+from .render.splat.engine import FlowreelSplatEngine
 from .ui import fit_ops, fit_text, key_props
 from .ui.ops import FLOWREEL_OT_export_target, FLOWREEL_OT_import, FLOWREEL_OT_import_settings, file_handler_class
 from .ui.panel import VIEW3D_PT_flowreel
@@ -14,7 +15,7 @@ from .ui.props import FlowreelSettings
 
 CLASSES = (FlowreelPreferences, FLOWREEL_OT_check_trainer, FlowreelSettings, FLOWREEL_OT_import,
            FLOWREEL_OT_import_settings, *fit_ops.CLASSES, *fit_text.CLASSES, VIEW3D_PT_flowreel,
-           FLOWREEL_OT_export_target, *key_props.CLASSES)
+           FLOWREEL_OT_export_target, *key_props.CLASSES, FlowreelSplatEngine)
 _handler = file_handler_class()
 if _handler is not None:
     CLASSES += (_handler,)
@@ -36,7 +37,8 @@ _exit_hook = False
 def register() -> None:
     global _registered, _exit_hook
     for cls in CLASSES:
-        bpy.utils.register_class(cls)
+        if not getattr(cls, "is_registered", False):  # the render engine: a render may have registered it
+            bpy.utils.register_class(cls)
     bpy.types.Scene.flowreel = bpy.props.PointerProperty(type=FlowreelSettings)
     key_props.register_properties()
     compat.import_menu().append(menu_import)

@@ -1,11 +1,14 @@
 """Image quality per second: which render settings buy the final film's look at the least cost (issue 19).
 
-    flock /tmp/flowreel-cpu.lock .venv/bin/python bench/bench_quality.py             # the sweep (~45 min here)
+    .venv/bin/python bench/bench_quality.py --resolution 960x540 --ref-samples 512 --repeats 1   # the sweep
+    .venv/bin/python bench/bench_quality.py --before-after 1920x1080 --repeats 2    # old final vs new, 2 frames
+    .venv/bin/python bench/bench_quality.py --film-slices TRAJ --every 10           # a real film, sampled frames
     .venv/bin/python bench/bench_quality.py --quick                                 # a smoke run
 
 For each film (the glow, ink and neon looks on a picture; a 3-D shape with depth of field, orbit and the
 glow look), all with motion blur as `--quality final` renders them, a reference frame is rendered at a very
-high sample count with no denoiser (mid-flight and at rest), then every candidate setting is rendered
+high sample count with no denoiser (mid-flight and at rest), then every candidate setting (Cycles settings,
+Workbench, EEVEE, and the splat engine, addon/render/splat/) is rendered
 and scored against it: SSIM (own code below, on luminance, Gaussian window as Wang et al. 2004) and FLIP
 (NVIDIA's perceptual difference, the `flip-evaluator` wheel: no torch, no downloaded weights; LPIPS
 needs a torch model download, so it is not used). Candidates are rendered interleaved (every
@@ -91,6 +94,7 @@ class Cand:
     scale: int = 100  # resolution percentage; < 100 = upscaled with Lanczos after the render
     engine: str = "cycles"
     points: float = 1.0  # fraction of the particles rendered (auto radius grows as the count falls)
+    supersample: int = 2  # splat engine: fine cells per pixel side
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
 
@@ -126,9 +130,14 @@ def candidates(quick: bool) -> list[Cand]:
     c.append(Cand("32 spp, 50 % res + Lanczos", "resolution", scale=50, samples=32, denoise="off"))
     c.append(Cand("workbench + glow", "workbench", engine="workbench", denoise="off"))
     c.append(Cand("eevee 16 spp + glow", "eevee", engine="eevee", samples=16, denoise="off"))
+    for ss in (1, 2, 3):
+        c.append(Cand(f"splat, {ss}x{ss} fine cells a pixel", "splat (no path tracing)", engine="splat",
+                      denoise="off", supersample=ss))
+    c.append(Cand("splat 2x2, no motion blur", "splat (no path tracing)", engine="splat", denoise="off",
+                  blur="off"))
     if quick:
         keep = {TODAY.name, "8 spp, no denoise", "8 spp, OIDN fast", "16 spp, vector blur",
-                "32 spp, 50 % res + Lanczos", "workbench + glow"}
+                "32 spp, 50 % res + Lanczos", "workbench + glow", "splat, 2x2 fine cells a pixel"}
         c = [x for x in c if x.name in keep]
     return c
 
@@ -196,6 +205,8 @@ class Film:
         s = self.scene
         self.mid = (s.frame_start + s.frame_end) // 2
         self.rest = s.frame_end
+        if self.engine == "FLOWREEL_SPLAT":
+            s.render.use_motion_blur = True
         if engine == "workbench":  # the glow: Workbench's frame through the look's compositor
             s.render.use_compositing = True
 
@@ -228,7 +239,11 @@ class Film:
             self.points.cycles.motion_steps = c.motion_steps
         elif self.engine.startswith("BLENDER_EEVEE"):
             s.eevee.taa_render_samples = c.samples
-        s.render.use_motion_blur = c.blur == "steps" and self.engine == "CYCLES"
+        s.render.use_motion_blur = c.blur == "steps" and self.engine in ("CYCLES", "FLOWREEL_SPLAT")
+        if self.engine == "FLOWREEL_SPLAT":
+            from flowreel.addon.render.splat import engine as splat
+
+            splat.SUPERSAMPLE = c.supersample
         if hasattr(s, "eevee") and hasattr(s.eevee, "use_motion_blur"):
             s.eevee.use_motion_blur = s.render.use_motion_blur
         s.render.resolution_percentage = c.scale
@@ -330,6 +345,8 @@ def sweep_film(name: str, traj: Path, res: str, cands: list[Cand], ref_samples: 
                 for c in cs:
                     if c.engine != "cycles" and name == "ink":
                         continue  # the glow-free ink look has no Workbench / EEVEE glow variant
+                    if c.engine == "splat" and name in ("ink", "3d"):
+                        continue  # lit points, depth of field: the splat engine falls back to Cycles there
                     p = work / f"{name}_{label}_{abs(hash(c.name)) % 10**8}.png"
                     try:
                         secs = film_for(c).render(c, fr, p)
@@ -408,7 +425,7 @@ def plot(rows: list[dict], film: str, path: Path) -> None:
             ax.scatter([r["s_per_frame"] for r in rs], y, label=g, color=cmap(i), s=28,
                        marker="*" if g == "today" else "o")
         ax.set_xscale("log")
-        ax.set_xlabel("seconds per frame (median, shared 2-core box)")
+        ax.set_xlabel("seconds per frame (median, 2-core CPU box)")
         ax.set_ylabel(f"{metric.upper()} vs reference, worse of mid-flight and rest ({better} is better)")
         if metric == "ssim":
             ax.axhline(0.98, color="grey", lw=0.8, ls="--")
@@ -448,6 +465,8 @@ def crops(film: str, work: Path, names: list[str], path: Path, box: int = 120) -
 
 # Today's `--quality final` before this benchmark chose new settings (issue 19), as render-script flags.
 OLD_FINAL = ["--engine", "cycles", "--samples", "64", "--denoise", "auto", "--motion-blur"]
+# The first choice of this benchmark (Cycles, 32 samples, no denoiser): what films the splat engine cannot draw get.
+CYCLES_32 = ["--engine", "cycles", "--samples", "32", "--denoise", "off", "--motion-blur"]
 
 
 def before_after(traj: Path, look: str, resolution: str, rounds: int, work: Path, log) -> dict:
@@ -461,7 +480,7 @@ def before_after(traj: Path, look: str, resolution: str, rounds: int, work: Path
     from flowreel.addon.render.frame_loop import render_frame
     from flowreel.addon.scene.build import build_scene
 
-    configs = {"before": OLD_FINAL, "after": ["--quality", "final"]}
+    configs = {"before": OLD_FINAL, "cycles32": CYCLES_32, "after": ["--quality", "final"]}
     times: dict[str, list[float]] = {k: [] for k in configs}
     cpu_times: dict[str, list[float]] = {k: [] for k in configs}  # all threads: less sensitive to other jobs
     out: dict = {}
@@ -480,13 +499,65 @@ def before_after(traj: Path, look: str, resolution: str, rounds: int, work: Path
                 times[name].append(time.perf_counter() - t)
                 cpu_times[name].append(_cpu_seconds() - cpu)
                 log(f"{resolution} {name} {label}: {times[name][-1]:.1f} s, CPU {cpu_times[name][-1]:.1f} s "
-                    f"(samples {scene.cycles.samples}, denoise {scene.cycles.use_denoising})")
+                    f"({scene.render.engine}, samples {scene.cycles.samples}, denoise {scene.cycles.use_denoising})")
             if rnd == 0:
-                a, b = read_png(work / f"ba_before_{label}.png"), read_png(work / f"ba_after_{label}.png")
-                out[f"ssim_{label}"], out[f"flip_{label}"] = ssim(a, b), flip(a, b)
+                a = read_png(work / f"ba_before_{label}.png")
+                for name in ("cycles32", "after"):
+                    b = read_png(work / f"ba_{name}_{label}.png")
+                    out[f"{name}_ssim_{label}"], out[f"{name}_flip_{label}"] = ssim(a, b), flip(a, b)
     out.update({f"{k}_s": float(np.median(v)) for k, v in times.items()})
     out.update({f"{k}_cpu_s": float(np.median(v)) for k, v in cpu_times.items()})
     out["n"] = len(times["before"])
+    return out
+
+
+def film_slices(traj: Path, every: int, resolution: str, work: Path, log) -> dict:
+    """A real film's frames (every `every`-th of those the film renders rather than copies) with the old final
+    flags and with `--quality final`, alternately, frame by frame: seconds per frame, the film's render time
+    extrapolated from the sample, and SSIM / FLIP of each new frame against the old one."""
+    import bpy
+
+    from flowreel.addon.core.stills import still_keys
+    from flowreel.addon.render.args import build_parser, scene_options
+    from flowreel.addon.render.engines import configure_engine
+    from flowreel.addon.render.frame_loop import render_frame
+    from flowreel.addon.scene.build import build_scene
+    from flowreel.addon.scene.film_timing import film_options
+
+    configs = {"before": OLD_FINAL, "after": ["--quality", "final"]}
+
+    def scene_for(flags: list[str]):
+        args = build_parser().parse_args([str(traj), *flags, "--resolution", resolution])
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        scene = bpy.context.scene
+        points = build_scene(scene, str(traj), scene_options(args))
+        configure_engine(scene, args, [points])
+        return scene, film_options(points, scene_options(args))
+
+    scene, opts = scene_for(configs["after"])
+    frames = range(scene.frame_start, scene.frame_end + 1)
+    keys = still_keys(opts, frames)
+    rendered = [f for f in frames if f not in keys or f == frames[0] or keys[f] != keys.get(f - 1)]
+    sample = rendered[every // 2::every]
+    log(f"{len(rendered)} of {len(frames)} frames rendered; sampled: {sample}")
+    times: dict[str, list[float]] = {k: [] for k in configs}
+    scores = []
+    for f in sample:
+        for name, flags in configs.items():
+            scene, _ = scene_for(flags)
+            path = work / f"slice_{name}_{f:04d}.png"
+            t = time.perf_counter()
+            render_frame(bpy, scene, f, path, quiet=True)
+            times[name].append(time.perf_counter() - t)
+            log(f"{resolution} frame {f} {name}: {times[name][-1]:.2f} s ({scene.render.engine})")
+        a, b = read_png(work / f"slice_before_{f:04d}.png"), read_png(work / f"slice_after_{f:04d}.png")
+        scores.append((ssim(a, b), flip(a, b)))
+        log(f"frame {f}: new vs old SSIM {scores[-1][0]:.4f} FLIP {scores[-1][1]:.4f}")
+    out = {f"{k}_s_median": float(np.median(v)) for k, v in times.items()}
+    out.update({f"{k}_film_min": float(np.mean(v)) * len(rendered) / 60 for k, v in times.items()})
+    out.update({"frames_sampled": sample, "rendered_frames": len(rendered), "times": times,
+                "ssim_min": min(x for x, _ in scores), "ssim_median": float(np.median([x for x, _ in scores])),
+                "flip_max": max(y for _, y in scores)})
     return out
 
 
@@ -497,13 +568,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resolution", default="480x270")
     p.add_argument("--ref-samples", type=int, default=512)
     p.add_argument("--repeats", type=int, default=2, help="timed renders of each candidate per frame")
-    p.add_argument("--only", default="", help="comma-separated candidate names (default: all)")
+    p.add_argument("--only", default="", help="candidate names separated by ; (default: all)")
     p.add_argument("--chosen", default="", help="candidate names shown in the crops, separated by ;")
     p.add_argument("--quick", action="store_true", help="20k points, 240x135, few candidates, 64 spp reference")
     p.add_argument("--out", default=str(RESULTS / "quality.md"))
     p.add_argument("--work", default="", help="keep the rendered frames here (default: a temporary folder)")
     p.add_argument("--before-after", metavar="WxH", default="",
                    help="instead of the sweep: the glow film's frames, old final flags vs --quality final, at WxH")
+    p.add_argument("--film-slices", metavar="TRAJ", default="",
+                   help="instead of the sweep: every --every-th rendered frame of TRAJ's film, old final vs new")
+    p.add_argument("--every", type=int, default=10)
     p.add_argument("--replot", action="store_true", help="plots, crops and table from --work's rows.json")
     args = p.parse_args(argv)
     if args.quick:
@@ -512,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cands = candidates(args.quick)
     if args.only:
-        want = set(args.only.split(","))
+        want = set(args.only.split(";"))
         cands = [c for c in cands if c.name in want]
     t0 = time.time()
     loads = [os.getloadavg()[0]]
@@ -524,6 +598,15 @@ def main(argv: list[str] | None = None) -> int:
         log_lines.append(line)
         print(line, flush=True)
 
+    if args.film_slices:
+        work = Path(args.work or tempfile.mkdtemp(prefix="bench_quality_"))
+        work.mkdir(parents=True, exist_ok=True)
+        r = film_slices(Path(args.film_slices), args.every, "1920x1080", work, log)
+        r.update({"traj": args.film_slices, "load_min": min(loads), "load_max": max(loads),
+                  "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"})
+        (RESULTS / "quality_film_slices_1920x1080.json").write_text(json.dumps(r, indent=1))
+        print(json.dumps(r))
+        return 0
     if args.before_after:
         work = Path(args.work or tempfile.mkdtemp(prefix="bench_quality_"))
         work.mkdir(parents=True, exist_ok=True)
@@ -563,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         "# Image quality per second (bench/bench_quality.py)",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; Blender {bpy.app.version_string} (bpy module); no GPU",
-        f"- Machine: {os.cpu_count()} cores shared with other jobs: load average (1 min) {min(loads):.1f} .. "
+        f"- Machine: {os.cpu_count()} cores, load average (1 min) {min(loads):.1f} .. "
         f"{max(loads):.1f} during the sweep (median {float(np.median(loads)):.1f}); s/frame: the median "
         f"of the candidate's renders (mid-flight and at rest, {args.repeats} of each, interleaved with the other "
         "candidates); a missing score: the sweep was stopped before that frame",

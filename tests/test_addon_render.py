@@ -57,13 +57,13 @@ def _probe(ffmpeg_exe: str, video) -> dict:
 
 
 # --- what the frames show -------------------------------------------------------------------------
-@pytest.mark.parametrize("engine", ["cycles", "workbench", "eevee"])
+@pytest.mark.parametrize("engine", ["cycles", "workbench", "eevee", "splat"])
 def test_engine_draws_points_where_they_project(bpy, traj, tmp_path, engine):
     """First frame = the noise at rest, last = the image at rest: both must show exactly the file's points.
 
     EEVEE and Workbench run through software OpenGL here (seconds per frame): they render the last
     frame only."""
-    checks = ((1, START), (FILM_FRAMES, END)) if engine == "cycles" else ((FILM_FRAMES, END),)
+    checks = ((1, START), (FILM_FRAMES, END)) if engine in ("cycles", "splat") else ((FILM_FRAMES, END),)
     first = checks[0][0]
     frames = tmp_path / "frames"
     rc = render.main([str(traj), "--engine", engine, "--no-video", "--frames-dir", str(frames),
@@ -359,30 +359,34 @@ def test_blender_binary_bad_input_exits_nonzero(blender_exe, tmp_path):
 
 _BLENDER_EEVEE = r"""
 import json, sys
-sys.path[:0] = [sys.argv[-3] + "/tests"]
+sys.path[:0] = [sys.argv[-3] + "/tests"]  # argv: ... -- ENGINE REPO TRAJ FRAMES
 import checkout  # noqa: F401  (flowreel.addon from the checkout)
 import bpy
 from flowreel.addon.render import __main__ as render
 from test_addon_render_util import END, FILM_ARGS, FILM_FRAMES, RADIUS, project
-rc = render.main([sys.argv[-2], "--engine", "eevee", "--no-video", "--frames-dir", sys.argv[-1],
-                  "--frames", f"{FILM_FRAMES}-{FILM_FRAMES}", *FILM_ARGS])
+rc = render.main([sys.argv[-2], "--engine", sys.argv[-4], "--no-video", "--frames-dir", sys.argv[-1],
+                  "--frames", f"{FILM_FRAMES}-{FILM_FRAMES}", *FILM_ARGS, "--motion-blur"])
 c, r = project(bpy.context.scene, END, RADIUS)
-json.dump({"centres": c.tolist(), "radii": r.tolist(), "version": list(bpy.app.version)},
+json.dump({"centres": c.tolist(), "radii": r.tolist(), "version": list(bpy.app.version),
+           "engine": bpy.context.scene.render.engine},
           open(sys.argv[-1] + "/result.json", "w"))
 sys.exit(rc)
 """
 
 
-def test_blender_binary_eevee_draws_points(blender_exe, traj, tmp_path):
-    """EEVEE Legacy (3.x) draws no point clouds: render.py puts real spheres on the points for it."""
+@pytest.mark.parametrize("engine", ["eevee", "splat"])
+def test_blender_binary_eevee_and_splat_draw_points(blender_exe, traj, tmp_path, engine):
+    """EEVEE Legacy (3.x) draws no point clouds: render.py puts real spheres on the points for it. The splat
+    engine reads the evaluated point clouds of `blender -b` 3.4 too (and its motion blur's subframes)."""
     script = tmp_path / "eevee.py"
     script.write_text(_BLENDER_EEVEE)
     frames = tmp_path / "frames"
     frames.mkdir()
     r = subprocess.run([blender_exe, "-b", "--factory-startup", "--python-exit-code", "3", "--python", str(script),
-                        "--", str(REPO), str(traj), str(frames)], capture_output=True, text=True, timeout=300)
+                        "--", engine, str(REPO), str(traj), str(frames)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     res = json.loads((frames / "result.json").read_text())
+    assert res["engine"] == ("FLOWREEL_SPLAT" if engine == "splat" else res["engine"])
     img = read_png(frames / f"frame_{FILM_FRAMES:04d}.png")
     check_points_drawn(img, np.array(res["centres"]), np.array(res["radii"]), margin=6.0)
 

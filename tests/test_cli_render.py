@@ -117,8 +117,9 @@ print("FLOWREEL_OIDN", bool(getattr(_cycles, "with_openimagedenoise", False)))
 
 
 def test_final_quality_renders_with_the_final_settings(tmp_path, monkeypatch, ffprobe_exe, one_torch_thread):
-    """`--quality final` at a tiny frame: the scene that renders is Cycles at the final samples, with motion
-    blur, denoising where the build has OpenImageDenoise; the film has every frame."""
+    """`--quality final` at a tiny frame: the film has every frame (drawn by the splat engine: a glowing look on a
+    flat film), and the scene it saves renders with Cycles at the final samples, with motion blur, denoising as
+    the declaration says (a Blender without the add-on has no splat engine)."""
     require_module("bpy")
     from flowreel.trainer.film import movie
     from flowreel.trainer.fit.loop import FitConfig

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import require_module
 from test_addon_render_util import write_tiny_traj
 
@@ -53,15 +54,17 @@ def test_movie_quality_is_the_core_declaration():
             f["samples"], f["denoise"], f["resolution"], f["motion_blur"], f["engine"])
 
 
-def test_trainer_render_quality_final_renders_with_the_final_settings(tmp_path):
-    """`trainer render --quality final` (a tiny frame): the scene it renders has the final samples, denoiser,
-    motion blur and every Cycles setting the declaration names (flags given with it win: the parser test above)."""
+@pytest.mark.parametrize("look", ["glow", "ink"])
+def test_trainer_render_quality_final_renders_with_the_final_settings(tmp_path, look):
+    """`trainer render --quality final` (a tiny frame): a glowing look's flat film renders with the splat engine,
+    the lit ink look with Cycles at the final samples, denoiser and every Cycles setting the declaration names;
+    both with the final motion blur (flags given with it win: the parser test above)."""
     require_module("bpy")
     traj = write_tiny_traj(tmp_path / "tiny.npz")
     declared = RENDER_QUALITY["final"]
     samples = declared["flags"]["samples"]
     blend = tmp_path / f"scene{samples}.blend"
-    args = ["render", str(traj), "-o", str(tmp_path / f"f{samples}/"), "--quality", "final",
+    args = ["render", str(traj), "-o", str(tmp_path / f"f{samples}/"), "--quality", "final", "--look", look,
             "--resolution", "48x32", "--frames", "3-3", "--save-blend", str(blend)]
     assert main(args) == 0
     assert (tmp_path / f"f{samples}" / "frame_0003.png").is_file()
@@ -69,8 +72,12 @@ def test_trainer_render_quality_final_renders_with_the_final_settings(tmp_path):
                        capture_output=True, text=True, timeout=240, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     got = json.loads(next(ln for ln in r.stdout.splitlines() if ln.startswith("FLOWREEL_SCENE "))[15:])
-    assert got["engine"] == "CYCLES" and got["samples"] == samples
     assert got["motion_blur"] is declared["flags"]["motion_blur"] and got["resolution"] == [48, 32]
+    record = json.loads((tmp_path / f"f{samples}" / "flowreel_render.json").read_text())
+    # The frames: the splat engine for the glowing look; the saved .blend renders with Cycles at the final samples
+    # either way (a Blender without the add-on has no splat engine).
+    assert record["engine"] == ("SPLAT" if look == "glow" else "CYCLES") and declared["flags"]["engine"] == "SPLAT"
+    assert got["engine"] == "CYCLES" and got["samples"] == samples
     if declared["flags"]["denoise"] != "auto":  # auto: on where the build has OIDN (test_cli_render.py)
         assert got["denoise"] is (declared["flags"]["denoise"] == "on")
     for k, v in declared["cycles"].items():

@@ -21,7 +21,7 @@ EASINGS = ("LINEAR", "EASE_IN_OUT", "EASE_IN", "EASE_OUT")
 CAMERA_MOVES = tuple(MOVES)  # core/contract/camera_moves.py
 COLOR_MODES = ("IMAGE", "GRADIENT", "SINGLE")
 LOOKS = ("glow", "ink", "neon")
-ENGINES = ("CYCLES", "EEVEE", "WORKBENCH")
+ENGINES = ("CYCLES", "EEVEE", "WORKBENCH", "SPLAT")
 FRAMINGS = ("PICTURE", "ALL")
 FRONT_CHOICES = ("AUTO", "-Y", "+Z", "+X", "+Y", "-X", "-Z")  # a 3-D film's front (core/contract/shapes3d.py)
 

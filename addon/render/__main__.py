@@ -74,6 +74,12 @@ def _save_blend(bpy, path: str) -> None:
     error, and no .blend is left behind."""
     blend = os.path.abspath(path)
     os.makedirs(os.path.dirname(blend), exist_ok=True)
+    scene = bpy.context.scene
+    engine = scene.render.engine
+    if engine == "FLOWREEL_SPLAT":  # a Blender without the add-on lacks the engine: the file renders with Cycles
+        scene.render.engine = "CYCLES"
+        print(f"{PROG}: the saved .blend renders with Cycles ({scene.cycles.samples} samples): "
+              "the splat engine needs the Flowreel add-on", flush=True)
     try:
         bpy.ops.wm.save_as_mainfile(filepath=blend)
         try:
@@ -91,6 +97,8 @@ def _save_blend(bpy, path: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(blend)
         raise
+    finally:
+        scene.render.engine = engine
     print(f"{PROG}: saved {blend}", flush=True)
 
 

@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gif-width", type=int, default=640, help="GIF width in pixels (default 640; 0 = render width)")
     p.add_argument("--no-video", action="store_true", help="render PNG frames only")
     p.add_argument("--frames-dir", help="PNG frame folder (default: <output stem>_frames/ beside the output)")
-    p.add_argument("--engine", type=choice(ENGINES, True), default="CYCLES", help="cycles, eevee or workbench")
+    p.add_argument("--engine", type=choice(ENGINES, True), default="CYCLES",
+                   help="cycles, eevee, workbench or splat (glowing looks on flat films drawn without path tracing; "
+                   "other films fall back to cycles)")
     p.add_argument("--samples", type=int, help="render samples (default: the look's)")
     p.add_argument("--frames", type=_frame_range, metavar="A-B", help="render only scene frames A..B (render farm)")
     p.add_argument("--replace-changed", action="store_true",

@@ -15,6 +15,8 @@ from ..looks.denoise import set_denoise
 def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> str:
     """Engine, samples, denoising and the Workbench preview shading; returns the engine id.
     `points`: the Flowreel points objects (EEVEE Legacy needs real spheres on them)."""
+    if args.engine == "SPLAT":
+        args.engine = _splat_or_cycles(scene, args, points)
     engine = compat.engine_id(args.engine)
     if args.engine == "EEVEE" and not compat.eevee_draws_point_clouds():
         for obj in points:
@@ -41,6 +43,21 @@ def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> 
         # software OpenGL (bench/results/defaults.md).
         set_path(scene, "display.render_aa", "OFF")
     return engine
+
+
+def _splat_or_cycles(scene, args: argparse.Namespace, points: Sequence) -> str:
+    """SPLAT where it draws what Cycles would; else CYCLES, saying why in one line."""
+    from ..looks.recipes import get_look
+    from .splat.engine import ensure_registered, unsupported
+
+    why = unsupported(scene, get_look(args.look), points)
+    if why is None:
+        ensure_registered()
+        return "SPLAT"
+    samples = args.samples if args.samples is not None else "the look's"
+    print(f"flowreel-render: the splat engine draws glowing looks on flat films, not {why}: "
+          f"rendering with Cycles ({samples} samples)", flush=True)
+    return "CYCLES"
 
 
 def workbench_depth_shading(scene) -> None:

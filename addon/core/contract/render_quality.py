@@ -22,11 +22,13 @@ RENDER_QUALITY: dict[str, dict[str, Any]] = {
         "cycles": {},
         "glare": "",
     },
-    # The cheapest measured setting whose mid-flight frame of the default look (glow) keeps SSIM >= 0.98 against
-    # the reference: no denoiser (OpenImageDenoise smears sub-pixel points and lost at equal time), and 32
-    # samples, since 16 were visibly grainier mid-flight (bench/RESULTS.md "Final quality at a tenth of the cost").
+    # Glowing looks on flat films: the splat engine, which draws the image Cycles converges to (SSIM 0.994-0.999
+    # against a 512-sample Cycles reference, mid-flight and at rest) in a twentieth of the old final's time (64
+    # samples + OpenImageDenoise). What it cannot draw (the lit ink look, 3-D shapes, depth of field) renders with
+    # Cycles at 64 samples without a denoiser: the fewest that keep SSIM about 0.98 mid-flight there (32 gave
+    # 0.96-0.97), at about 0.55-0.7 of the old cost (bench/RESULTS.md "Final quality at a tenth of the cost").
     "final": {
-        "flags": {"resolution": (1920, 1080), "engine": "CYCLES", "samples": 32, "denoise": "off",
+        "flags": {"resolution": (1920, 1080), "engine": "SPLAT", "samples": 64, "denoise": "off",
                   "motion_blur": True},
         "cycles": {},
         "glare": "",
@@ -62,5 +64,6 @@ def apply_defaults(parser: Any, argv: Sequence[str]) -> None:
 
 def add_quality_flag(parser: Any) -> None:
     parser.add_argument("--quality", choices=QUALITIES, default=None,
-                        help="draft: 720p, 4 samples, no denoiser; final: the delivered film's settings "
-                        "(bench/RESULTS.md); flags given with it win (default: the look's own settings)")
+                        help="draft: 720p, Cycles at 4 samples, no denoiser; final: 1080p with motion blur, the splat "
+                        "engine for glowing looks on flat films, else Cycles at 64 samples (bench/RESULTS.md); flags "
+                        "given with it win (default: the look's own settings)")
