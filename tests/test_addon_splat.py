@@ -89,7 +89,7 @@ def test_films_the_splat_engine_cannot_draw_render_with_cycles(bpy, tmp_path, ca
     assert render.main([traj, "--frames-dir", str(folder), "--frames", f"{LAST}-{LAST}", *FILM, "--look", "ink",
                         "--engine", "splat", "--samples", "4"]) == 0
     out = capsys.readouterr().out
-    assert "the splat engine draws glowing looks on flat films, not the ink look's points are lit" in out
+    assert "the splat engine draws glowing looks on flat films, not the ink look (its points are lit" in out
     assert "rendering with Cycles (4 samples)" in out
     assert bpy.context.scene.render.engine == "CYCLES"
     assert json.loads((folder / "flowreel_render.json").read_text())["engine"] == "CYCLES"
@@ -141,3 +141,20 @@ def test_unregister_removes_the_engine(bpy):
     addon.unregister()
     with pytest.raises(TypeError):
         scene.render.engine = "FLOWREEL_SPLAT"
+
+
+def test_blenders_render_with_the_engine_on_a_film_it_cannot_draw_fails_and_says_why(bpy, tmp_path):
+    """Picked by hand in Blender for the lit ink look: the render reports the problem (Render Image fails, as
+    bpy.ops shows) and writes no image, rather than a wrong one."""
+    from flowreel.addon.render.splat.engine import ensure_registered
+
+    traj = _ring_traj(tmp_path / "ring.npz", colours=False)
+    assert render.main([traj, "--frames-dir", str(tmp_path / "ink"), "--frames", f"{LAST}-{LAST}", *FILM,
+                        "--look", "ink", "--samples", "1"]) == 0
+    ensure_registered()
+    scene = bpy.context.scene
+    scene.render.engine = "FLOWREEL_SPLAT"
+    scene.render.filepath = str(tmp_path / "f12.png")
+    with pytest.raises(RuntimeError, match="not the ink look .its points are lit.*render with Cycles"):
+        bpy.ops.render.render(write_still=True)
+    assert not (tmp_path / "f12.png").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from test_addon_render_util import RADIUS, read_png, write_tiny_traj
 
 from flowreel.addon.core.options import SceneOptions
@@ -54,12 +55,15 @@ def test_ghosts_show_earlier_frames_and_vanish_at_rest(bpy, tmp_path):
         assert (r < r0).all()
 
 
-def test_trail_renders_streaks_mid_flow_and_nothing_extra_at_rest(bpy, tmp_path):
+@pytest.mark.parametrize("engine", ["cycles", "splat"])
+def test_trail_renders_streaks_mid_flow_and_nothing_extra_at_rest(bpy, tmp_path, engine):
+    """In Cycles and in the splat engine (which draws the ghosts' evaluated point clouds) alike."""
     from flowreel.addon.render import __main__ as render
 
     traj = write_tiny_traj(tmp_path / "t.npz", n_frames=9)
     args = ["--fps", str(FPS), "--seconds", "1", "--hold-start", "0.5", "--hold-end", "0.5", "--radius", str(RADIUS),
-            "--resolution", "64x40", "--samples", "4", "--easing", "linear", "--no-video", "--frames", "9-17"]
+            "--resolution", "64x40", "--samples", "4", "--easing", "linear", "--no-video", "--frames", "9-17",
+            "--engine", engine]
     lit = {}
     for name, extra in (("plain", []), ("trail", ["--trail", "0.4"])):
         assert render.main([str(traj), "--frames-dir", str(tmp_path / name), *args, *extra]) == 0

@@ -20,7 +20,7 @@ import bpy
 import numpy as np
 
 from ... import compat
-from ...core.errors import FlowreelError
+from ...core.errors import FlowreelError, report_bug
 from ...looks.datablocks import DISPLAY_ATTRIBUTE, TAG
 from ...looks.lights import DIM_KEY
 from ...looks.recipes import Look, get_look
@@ -28,15 +28,16 @@ from .raster import Discs, draw
 from .shading import emission
 
 ENGINE_ID = "FLOWREEL_SPLAT"
-SUPERSAMPLE = 2  # fine cells per pixel side (bench/RESULTS.md: 3 buys little past 2 at 1080p and costs 2-3x)
+SUPERSAMPLE = 2  # fine cells per pixel side (bench/RESULTS.md: 1 draws coarse edges, 3 buys little for 1.6-2x the time)
+SHAPE = "a 3-D shape (its points hide one another and are lit)"
 
 
 def unsupported(scene: bpy.types.Scene, look: Look, points: Sequence[bpy.types.Object]) -> str | None:
     """Why the splat engine cannot draw this scene as Cycles would, or None when it can."""
     if look.shader != "EMISSION":
-        return f"the {look.name} look's points are lit, not glowing"
+        return f"the {look.name} look (its points are lit, not glowing)"
     if any(ob.get(DIM_KEY) == 3 for ob in points):
-        return "a 3-D shape's points hide one another and are lit"
+        return SHAPE
     cam = scene.camera
     if cam is not None and cam.data.dof.use_dof:
         return "depth of field"
@@ -52,10 +53,14 @@ class FlowreelSplatEngine(bpy.types.RenderEngine):
     bl_use_eevee_viewport = True  # the viewport draws with EEVEE (this engine renders frames only)
 
     def render(self, depsgraph) -> None:
+        # An ERROR report makes the render fail (bpy.ops.render.render raises, no image is written), so a frame
+        # that could not be drawn never passes for one.
         try:
             render_frame(self, depsgraph)
         except FlowreelError as e:
             self.report({"ERROR"}, str(e))
+        except Exception as e:  # noqa: BLE001 - a bug: one line, its traceback in a file
+            self.report({"ERROR"}, f"the splat engine failed: {report_bug(e, 'flowreel-splat')}")
 
 
 _exit_hook = False
@@ -91,8 +96,8 @@ def render_frame(engine: bpy.types.RenderEngine, depsgraph) -> None:
         raise FlowreelError("the splat engine found no Flowreel points to draw (it draws only those)")
     why = unsupported(scene, get_look(now[0].look), [])
     if why is not None or any(c.dim == 3 for c in now):
-        raise FlowreelError(f"the splat engine draws glowing looks on flat films, not "
-                            f"{why or 'a 3-D shape (its points hide one another and are lit)'}: render with Cycles")
+        raise FlowreelError(f"the splat engine draws glowing looks on flat films, not {why or SHAPE}: "
+                            "render with Cycles")
     opening = closing = now
     if r.use_motion_blur:
         start, end = _shutter(scene)
@@ -142,7 +147,7 @@ def _background(scene) -> np.ndarray:
     if world is None:
         return np.zeros(3, np.float32)
     node = None
-    if world.use_nodes and world.node_tree is not None:
+    if getattr(world, "use_nodes", True) and world.node_tree is not None:
         node = next((n for n in world.node_tree.nodes if n.bl_idname == "ShaderNodeBackground"), None)
     if node is None or node.inputs["Color"].is_linked:
         return np.asarray(world.color, np.float32)
@@ -167,7 +172,9 @@ def _clouds(depsgraph, camera, width: int, height: int) -> list[_Cloud]:
     if camera is None:
         raise FlowreelError("the scene has no camera")
     cam = camera.evaluated_get(depsgraph)
-    lens = np.array(cam.calc_matrix_camera(depsgraph, x=width, y=height))
+    r = depsgraph.scene.render
+    lens = np.array(cam.calc_matrix_camera(depsgraph, x=width, y=height, scale_x=r.pixel_aspect_x,
+                                           scale_y=r.pixel_aspect_y))
     proj = lens @ np.array(cam.matrix_world.inverted())
     out = []
     for inst in depsgraph.object_instances:

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 STILL = 0.05  # fine cells: a point that moves less during the shutter is drawn as a still disc
-CHUNK = 4_000_000  # fine-cell entries handled at once (bounds the temporaries to a few tens of MB)
+CHUNK = 4_000_000  # fine-cell entries computed at once (bounds the temporaries to a few tens of MB)
+FLUSH = 16_000_000  # fine-cell entries summed at once (about 0.3 GB waiting; each sum passes the whole grid)
 
 
 @dataclass
@@ -93,10 +94,9 @@ def draw(discs: Discs, width: int, height: int, supersample: int = 2, filter_siz
     bw = np.minimum(np.floor(np.maximum(x0, x1) + r_pt + 0.5).astype(np.int64), fw_ - 1) - ix0 + 1
     bh = np.minimum(np.floor(np.maximum(y0, y1) + r_pt + 0.5).astype(np.int64), fh_ - 1) - iy0 + 1
     moving = np.hypot(x1 - x0, y1 - y0) > STILL
-    # Per fine cell: the sum of -log(1 - c) over the points covering it (c: a point's coverage of the cell,
-    # averaged over the shutter), and the same sum weighted by colour. 1 - exp(-sum) is the coverage of
-    # the union of independently placed discs; the weighted mean is the colour of what shows.
-    cells, shares, owners = [], [], []
+    n_cells = fw_ * fh_
+    several = np.ptp(rgb, axis=0).max() > 0  # else one colour (a one-colour logo): no colour sums
+    sums = _Sums(n_cells, rgb if several else None)
     groups = (bw * (fh_ + 1) + bh) * 2 + moving
     order = np.argsort(groups, kind="stable")  # within a group the points keep their (spatial) order
     bounds = np.flatnonzero(np.diff(groups[order])) + 1
@@ -116,25 +116,52 @@ def draw(discs: Discs, width: int, height: int, supersample: int = 2, filter_siz
                 cov = np.clip(rho[part][:, None] + 0.5 - np.sqrt(fx * fx + fy * fy), 0.0, 1.0)
             cov *= gain[part][:, None]
             hit = cov > 0
-            w = -np.log1p(-np.minimum(cov[hit], 1.0 - 1e-4))
-            cell = ((iy0[part][:, None] + oy) * fw_ + (ix0[part][:, None] + ox))[hit]
-            cells.append(cell)
-            shares.append(w)
-            owners.append(np.broadcast_to(part.astype(np.int32)[:, None], hit.shape)[hit])
-    cell, w, owner = np.concatenate(cells), np.concatenate(shares), np.concatenate(owners)
-    del cells, shares, owners
-    n_cells = fw_ * fh_
-    depth = np.bincount(cell, w, n_cells)
-    alpha = -np.expm1(-depth)
+            sums.add(((iy0[part][:, None] + oy) * fw_ + (ix0[part][:, None] + ox))[hit],
+                     -np.log1p(-np.minimum(cov[hit], 1.0 - 1e-4)),
+                     np.broadcast_to(part.astype(np.int32)[:, None], hit.shape)[hit])
+    sums.flush()
+    alpha = -np.expm1(-sums.depth)
     a = _downsample(alpha.astype(np.float32).reshape(fh_, fw_), s, pad, offsets, weights, width, height)
-    if np.ptp(rgb, axis=0).max() == 0:  # one colour (a one-colour logo): no colour sums
+    if not several:
         return a[..., None] * rgb[0], a
-    scale = alpha / np.maximum(depth, 1e-30)
+    scale = alpha / np.maximum(sums.depth, 1e-30)
     out = np.empty((height, width, 3), np.float32)
     for ch in range(3):
-        fine = (np.bincount(cell, w * rgb[owner, ch], n_cells) * scale).astype(np.float32).reshape(fh_, fw_)
+        fine = (sums.color[ch] * scale).astype(np.float32).reshape(fh_, fw_)
         out[..., ch] = _downsample(fine, s, pad, offsets, weights, width, height)
     return out, a
+
+
+class _Sums:
+    """Per fine cell: the sum of -log(1 - c) over the points covering it (c: a point's coverage of the cell,
+    averaged over the shutter), and the same sums weighted by each colour channel. 1 - exp(-sum) is the
+    coverage of the union of independently placed discs; the weighted mean is the colour of what shows.
+
+    Entries wait in lists and are summed (np.bincount: far faster than scattered adds) every FLUSH entries,
+    so memory stays bounded however many points, ghosts and streaks a frame has."""
+
+    def __init__(self, n_cells: int, rgb: np.ndarray | None):
+        self.n, self.rgb = n_cells, rgb
+        self.depth = np.zeros(n_cells)
+        self.color = np.zeros((3, n_cells)) if rgb is not None else None
+        self.pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.count = 0
+
+    def add(self, cell: np.ndarray, weight: np.ndarray, owner: np.ndarray) -> None:
+        self.pending.append((cell, weight, owner))
+        self.count += len(cell)
+        if self.count >= FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        cell, weight, owner = (np.concatenate(x) for x in zip(*self.pending, strict=True))
+        self.pending, self.count = [], 0
+        self.depth += np.bincount(cell, weight, self.n)
+        if self.color is not None:
+            for ch in range(3):
+                self.color[ch] += np.bincount(cell, weight * self.rgb[owner, ch], self.n)
 
 
 def _swept(fx: np.ndarray, fy: np.ndarray, dx: np.ndarray, dy: np.ndarray, r: np.ndarray) -> np.ndarray:
