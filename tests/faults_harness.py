@@ -27,7 +27,8 @@ TINY = ["--steps", "150", "--particles", "2000", "--resolution", "64x48", "--sam
         "--look", "glow"]  # fmt: skip
 # What a stage's first line looks like in `trainer movie`'s output.
 STAGES = {"fit": r"^\[1/3\] fit", "export": r"^\[2/3\] export", "render": r"^\[3/3\] render",
-          "frames": r"flowreel-render: frame \d+"}
+          "frames": r"flowreel-render: frame \d+", "done": r"^done:"}
+KILL_STAGES = ["fit", "export", "render", "frames"]  # a seeded sweep's stages (done: the film is written)
 
 
 def picture(folder: Path) -> Path:
@@ -179,5 +180,5 @@ def problems(run: Run, output: Path, frames: int) -> list[str]:
 def kill_plan(seed: int, n: int, delays: tuple[float, float] = (0.0, 1.5)) -> list[tuple[str, int, float]]:
     """n seeded kills: a stage, SIGKILL or SIGINT, a delay after the stage begins."""
     rng = random.Random(seed)
-    return [(rng.choice(list(STAGES)), rng.choice([signal.SIGKILL, signal.SIGINT]), rng.uniform(*delays))
+    return [(rng.choice(KILL_STAGES), rng.choice([signal.SIGKILL, signal.SIGINT]), rng.uniform(*delays))
             for _ in range(n)]  # fmt: skip

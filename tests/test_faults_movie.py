@@ -33,7 +33,9 @@ def test_kills_at_each_stage_then_a_rerun_makes_the_film(setup, ffmpeg_exe):
     image, runs, base = setup
     film = base / "out" / "film.mp4"
     frames = h.expected_frames()
-    for kill in (("fit", signal.SIGKILL, 1.0), ("render", signal.SIGKILL, 0.3), ("frames", signal.SIGINT, 0.3)):
+    # SIGINT as the first frames are written: on an idle box the tiny film's frames take 0.01 s each, so any later
+    # and the render may be over.
+    for kill in (("fit", signal.SIGKILL, 1.0), ("render", signal.SIGKILL, 0.3), ("frames", signal.SIGINT, 0.0)):
         run = h.movie(image, film, runs, base, kill=kill)
         assert run.killed, f"the run ended before {kill[0]} could be interrupted: {run.output[-3:]}"
         assert not h.problems(run, film, frames), (run.killed, h.problems(run, film, frames), run.stderr[-5:])
@@ -58,3 +60,14 @@ def test_two_runs_at_once_on_the_same_picture_and_output(setup, ffmpeg_exe):
     assert waited, "the second run did not wait for the first"
     exports = [ln for run in results for ln in run.output if ln.startswith("[2/3] export")]
     assert sum("reusing" in ln for ln in exports) == 1  # one exported, the other reused that file
+
+
+def test_ctrl_c_after_the_film_is_done_changes_nothing(setup, ffmpeg_exe):
+    """A Ctrl-C that lands as `trainer movie` exits, its film written: exit 0, the film whole, no traceback
+    (torch's exit hooks printed a KeyboardInterrupt traceback under a finished film before the fix)."""
+    image, runs, base = setup
+    film = base / "late" / "film.mp4"
+    run = h.movie(image, film, runs, base, kill=("done", signal.SIGINT, 0.0))
+    assert run.killed, f"the run ended before the Ctrl-C: {run.output[-3:]}"
+    assert run.returncode == 0 and not h.problems(run, film, h.expected_frames()), run.stderr[-8:]
+    assert not [ln for ln in run.output + run.stderr if "Traceback" in ln or "KeyboardInterrupt" in ln], run.stderr

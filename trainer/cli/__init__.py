@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from flowreel.addon.core.contract.shapes3d import join_axis_values
@@ -69,8 +70,21 @@ def _err(message: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point (console script `trainer`); returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Entry point (console script `trainer`); returns the exit code.
+
+    As the command (no `argv` given: the console script, `python -m`), a Ctrl-C after the work has ended,
+    while the interpreter shuts down, is ignored: the outcome stands (a finished film is finished), and a late
+    KeyboardInterrupt in torch's exit hooks printed a traceback under it."""
+    if argv is None:
+        try:
+            return _main(sys.argv[1:])
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
+    argv = list(argv)
     debug = "--debug" in argv or os.environ.get("FLOWREEL_DEBUG", "") not in ("", "0")
     try:
         parser = build_parser()

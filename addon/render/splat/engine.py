@@ -147,7 +147,8 @@ def _background(scene) -> np.ndarray:
     if world is None:
         return np.zeros(3, np.float32)
     node = None
-    if getattr(world, "use_nodes", True) and world.node_tree is not None:
+    # 5.0 worlds always use their nodes (and warn that `use_nodes` is going away); before, it is a switch.
+    if world.node_tree is not None and (compat.VERSION >= (5, 0, 0) or world.use_nodes):
         node = next((n for n in world.node_tree.nodes if n.bl_idname == "ShaderNodeBackground"), None)
     if node is None or node.inputs["Color"].is_linked:
         return np.asarray(world.color, np.float32)
