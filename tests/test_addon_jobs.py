@@ -75,6 +75,41 @@ def test_cancel_sends_sigint_and_reports_cancelled(fake):
     assert job.message.startswith("fit cancelled at step ") and "resumes" in job.message
 
 
+PLAIN = textwrap.dedent("""
+    import json, sys, time
+    def say(**ev): print(json.dumps(ev), flush=True)
+    say(event="start", stage="fit", steps=100, run_dir="R")
+    try:  # Python's own SIGINT handling, as the trainer's: KeyboardInterrupt
+        for step in range(1, 101):
+            say(event="progress", stage="fit", step=step, steps=100, loss=1.0, elapsed=0.05 * step, eta=1.0)
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        say(event="done", status="interrupted", step=step, run_dir="R")
+        sys.exit(130)
+    say(event="done", status="ok", run_dir="R", export="R/traj.npz")
+""")
+
+
+def test_cancel_stops_a_child_even_when_blender_runs_with_sigint_ignored(tmp_path):
+    """A non-interactive shell starts background jobs with SIGINT ignored and children inherit that: a trainer that
+    inherited it would never stop on Cancel (it finished the film instead). The job resets it for its child."""
+    if sys.platform == "win32":
+        pytest.skip("POSIX signals")
+    script = tmp_path / "plain_trainer.py"
+    script.write_text(PLAIN)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # this process: as a background job's
+    try:
+        job = Job([sys.executable, str(script)]).start()
+        end = time.monotonic() + 20
+        while job.poll() == "running" and job.step < 3 and time.monotonic() < end:
+            time.sleep(0.02)
+        job.cancel()
+        assert job.wait(20) == "cancelled"
+        assert job.returncode == 130 and job.result["status"] == "interrupted"
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_failure_reports_the_last_error_line(fake):
     job = Job([*fake, "fail"]).start()
     assert job.wait(20) == "failed"

@@ -13,6 +13,7 @@ Blender's operators), never from a short-lived worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -46,6 +47,24 @@ def die_with_parent(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
         prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
         if os.getppid() != parent:
             os._exit(1)
+
+    return preexec
+
+
+def job_preexec() -> Callable[[], None] | None:
+    """A Popen preexec_fn for a child that is stopped by SIGINT (Blender's Cancel, `trainer movie`'s Ctrl-C):
+    it dies with this process (die_with_parent), and its SIGINT is back to the default. A process started with
+    SIGINT ignored, as a non-interactive shell starts its background jobs, passes that on to its children, and a
+    Python child that inherits it never turns SIGINT into KeyboardInterrupt: the Cancel would be lost."""
+    if sys.platform == "win32":
+        return None
+    die = die_with_parent()
+
+    def preexec() -> None:
+        with contextlib.suppress(ValueError):  # signal.signal outside the main thread: leave it as it is
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if die is not None:
+            die()
 
     return preexec
 

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.child import child_env, die_with_parent
+from ..core.child import child_env, job_preexec
 from ..core.contract.kinds import SAVED_TARGETS, is_raster
 from ..core.contract.progress import clock, read_event, read_render_line
 from ..core.contract.quality import QUALITY
@@ -116,11 +116,12 @@ class Job:
     def start(self) -> Job:
         env = child_env(dict(os.environ, PYTHONUNBUFFERED="1", **self.env))
         try:
-            # The child dies with Blender (core.child): a crash or kill of Blender leaves no fit or render behind.
+            # The child dies with Blender (core.child): a crash or kill of Blender leaves no fit or render behind;
+            # and it takes Cancel's SIGINT even when Blender itself was started with SIGINT ignored.
             self._proc = subprocess.Popen(
                 self.argv, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace", bufsize=1,
-                preexec_fn=die_with_parent(),
+                preexec_fn=job_preexec(),
             )  # fmt: skip
         except OSError as e:
             raise JobError(f"cannot start {self.argv[0]}: {e.strerror or e}") from None
