@@ -74,7 +74,8 @@ def _movie_args(p: argparse.ArgumentParser) -> None:
                    "a sequence")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILM.mp4", help="the film to write")
     p.add_argument("--quality", choices=tuple(QUALITY), default="draft",
-                   help="draft: minutes, 720p; final: 1080p, more particles and samples, motion blur")  # fmt: skip
+                   help="draft: minutes, 720p, Cycles; final: 1080p, more particles, motion blur, the splat engine "
+                   "for glowing looks on flat films (else Cycles at 64 samples)")  # fmt: skip
     add_scene_flags(p, "movie", defaults={"resolution": None, "camera": None},
                     none_means={"resolution": "the quality's", "camera": "orbit for a 3-D target, else static"})
     p.add_argument("--gif", action="store_true", help="also write a GIF beside the film")
