@@ -1,20 +1,21 @@
 """Drawing emissive points the way Cycles sees them, without tracing rays (pure numpy, no bpy).
 
 A Flowreel point under an emission look is a sphere of constant radiance: from the camera it is a
-flat disc of its colour, and Cycles' pixel is the integral of those discs (nearest in front) under the
-pixel filter, over the shutter when motion blur is on. Path tracing estimates that integral with
-noise; here it is computed directly:
+flat disc of its colour, and Cycles' pixel is the integral of those discs under the pixel filter,
+over the shutter when motion blur is on. Path tracing estimates that integral with noise; here it is
+computed directly:
 
-- each disc is rasterised with an anti-aliased edge on a grid `supersample` times finer than the
-  image, at as many instants of the shutter as it crosses fine cells (a moving point leaves a streak
-  of even density, as a linear motion-blur step does in Cycles);
-- where discs overlap, a fine cell shows their coverage-weighted mean colour with its coverage
-  capped at 1 (an opaque front disc hides what is behind it; which one is in front does not matter
-  when the overlapping points are neighbours of one flow and so share a colour);
+- each disc covers cells of a grid `supersample` times finer than the image, with an anti-aliased
+  edge that keeps the disc's area; a moving point covers each cell for the share of the shutter it
+  spends over it (the disc swept along a straight path, as a motion-blur step in Cycles);
+- where discs overlap, a cell's coverage is that of the union of independently placed discs,
+  1 - prod(1 - c), and it shows their coverage-weighted mean colour (Cycles shows the sphere bulging
+  nearest the camera; overlapping points are mostly neighbours of one flow and share a colour);
 - the fine grid is filtered down with Cycles' own pixel filter, Blackman-Harris over twice the
-  scene's filter size (Cycles doubles the width of that filter so that its main lobe matches).
+  scene's filter size (Cycles doubles the width of that filter).
 
-What this costs and how close it comes to Cycles' converged image: bench/bench_quality.py.
+What this costs and how close it comes to Cycles' converged image: bench/bench_quality.py and
+bench/RESULTS.md "Final quality at a tenth of the cost".
 """
 
 from __future__ import annotations
