@@ -469,16 +469,31 @@ OLD_FINAL = ["--engine", "cycles", "--samples", "64", "--denoise", "auto", "--mo
 CYCLES_32 = ["--engine", "cycles", "--samples", "32", "--denoise", "off", "--motion-blur"]
 
 
+def film_scene(traj: Path, flags: list[str], resolution: str):
+    """(scene, options) of `traj`'s film with the render script's `flags`, built as the render script builds it
+    (factory settings, build_scene, the film's timing, configure_engine)."""
+    import bpy
+
+    from flowreel.addon.render.args import build_parser, scene_options
+    from flowreel.addon.render.engines import configure_engine
+    from flowreel.addon.scene.build import build_scene
+    from flowreel.addon.scene.film_timing import film_options
+
+    args = build_parser().parse_args([str(traj), *flags, "--resolution", resolution])
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    points = build_scene(scene, str(traj), scene_options(args))
+    configure_engine(scene, args, [points])
+    return scene, film_options(points, scene_options(args))
+
+
 def before_after(traj: Path, look: str, resolution: str, rounds: int, work: Path, log) -> dict:
     """The default film's frames with the old final flags and with `--quality final`, alternately (mid-flight,
     then at rest, `rounds` times): seconds per frame (median, scene build excluded) and SSIM / FLIP of the
     new frame against the old one; keeps both frames for the crops."""
     import bpy
 
-    from flowreel.addon.render.args import build_parser, scene_options
-    from flowreel.addon.render.engines import configure_engine
     from flowreel.addon.render.frame_loop import render_frame
-    from flowreel.addon.scene.build import build_scene
 
     configs = {"before": OLD_FINAL, "cycles32": CYCLES_32, "after": ["--quality", "final"]}
     times: dict[str, list[float]] = {k: [] for k in configs}
@@ -487,11 +502,7 @@ def before_after(traj: Path, look: str, resolution: str, rounds: int, work: Path
     for rnd in range(rounds):
         for label in ("mid", "rest"):
             for name, flags in configs.items():
-                args = build_parser().parse_args([str(traj), "--look", look, *flags, "--resolution", resolution])
-                bpy.ops.wm.read_factory_settings(use_empty=True)
-                scene = bpy.context.scene
-                points = build_scene(scene, str(traj), scene_options(args))
-                configure_engine(scene, args, [points])
+                scene, _ = film_scene(traj, ["--look", look, *flags], resolution)
                 frame = (scene.frame_start + scene.frame_end) // 2 if label == "mid" else scene.frame_end
                 path = work / f"ba_{name}_{label}.png"
                 t, cpu = time.perf_counter(), _cpu_seconds()
@@ -518,23 +529,10 @@ def film_slices(traj: Path, every: int, resolution: str, work: Path, log) -> dic
     import bpy
 
     from flowreel.addon.core.stills import still_keys
-    from flowreel.addon.render.args import build_parser, scene_options
-    from flowreel.addon.render.engines import configure_engine
     from flowreel.addon.render.frame_loop import render_frame
-    from flowreel.addon.scene.build import build_scene
-    from flowreel.addon.scene.film_timing import film_options
 
     configs = {"before": OLD_FINAL, "after": ["--quality", "final"]}
-
-    def scene_for(flags: list[str]):
-        args = build_parser().parse_args([str(traj), *flags, "--resolution", resolution])
-        bpy.ops.wm.read_factory_settings(use_empty=True)
-        scene = bpy.context.scene
-        points = build_scene(scene, str(traj), scene_options(args))
-        configure_engine(scene, args, [points])
-        return scene, film_options(points, scene_options(args))
-
-    scene, opts = scene_for(configs["after"])
+    scene, opts = film_scene(traj, configs["after"], resolution)
     frames = range(scene.frame_start, scene.frame_end + 1)
     keys = still_keys(opts, frames)
     rendered = [f for f in frames if f not in keys or f == frames[0] or keys[f] != keys.get(f - 1)]
@@ -544,7 +542,7 @@ def film_slices(traj: Path, every: int, resolution: str, work: Path, log) -> dic
     scores = []
     for f in sample:
         for name, flags in configs.items():
-            scene, _ = scene_for(flags)
+            scene, _ = film_scene(traj, flags, resolution)
             path = work / f"slice_{name}_{f:04d}.png"
             t = time.perf_counter()
             render_frame(bpy, scene, f, path, quiet=True)

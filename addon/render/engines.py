@@ -10,6 +10,7 @@ from ..core.contract.render_quality import RENDER_QUALITY
 from ..core.errors import RenderError
 from ..looks.datablocks import set_path
 from ..looks.denoise import set_denoise
+from .frame_loop import PROG
 
 
 def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> str:
@@ -47,15 +48,16 @@ def configure_engine(scene, args: argparse.Namespace, points: Sequence = ()) -> 
 
 def _splat_or_cycles(scene, args: argparse.Namespace, points: Sequence) -> str:
     """SPLAT where it draws what Cycles would; else CYCLES, saying why in one line."""
+    from ..looks.lights import DIM_KEY
     from ..looks.recipes import get_look
     from .splat.engine import ensure_registered, unsupported
 
-    why = unsupported(scene, get_look(args.look), points)
+    why = unsupported(scene, get_look(args.look), [ob.get(DIM_KEY) for ob in points])
     if why is None:
         ensure_registered()
         return "SPLAT"
     samples = args.samples if args.samples is not None else "the look's"
-    print(f"flowreel-render: the splat engine draws glowing looks on flat films, not {why}: "
+    print(f"{PROG}: the splat engine draws glowing looks on flat films, not {why}: "
           f"rendering with Cycles ({samples} samples)", flush=True)
     return "CYCLES"
 

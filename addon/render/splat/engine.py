@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import atexit
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import bpy
@@ -29,15 +29,15 @@ from .shading import emission
 
 ENGINE_ID = "FLOWREEL_SPLAT"
 SUPERSAMPLE = 2  # fine cells per pixel side (bench/RESULTS.md: 1 draws coarse edges, 3 buys little for 1.6-2x the time)
-SHAPE = "a 3-D shape (its points hide one another and are lit)"
 
 
-def unsupported(scene: bpy.types.Scene, look: Look, points: Sequence[bpy.types.Object]) -> str | None:
-    """Why the splat engine cannot draw this scene as Cycles would, or None when it can."""
+def unsupported(scene: bpy.types.Scene, look: Look, dims: Iterable[int | None]) -> str | None:
+    """Why the splat engine cannot draw this scene as Cycles would, or None when it can. `dims`: each points
+    object's (or its material's) DIM_KEY, 3 for a 3-D shape."""
     if look.shader != "EMISSION":
         return f"the {look.name} look (its points are lit, not glowing)"
-    if any(ob.get(DIM_KEY) == 3 for ob in points):
-        return SHAPE
+    if 3 in dims:
+        return "a 3-D shape (its points hide one another and are lit)"
     cam = scene.camera
     if cam is not None and cam.data.dof.use_dof:
         return "depth of field"
@@ -94,10 +94,9 @@ def render_frame(engine: bpy.types.RenderEngine, depsgraph) -> None:
     now = _clouds(depsgraph, scene.camera, width, height)
     if not now:
         raise FlowreelError("the splat engine found no Flowreel points to draw (it draws only those)")
-    why = unsupported(scene, get_look(now[0].look), [])
-    if why is not None or any(c.dim == 3 for c in now):
-        raise FlowreelError(f"the splat engine draws glowing looks on flat films, not {why or SHAPE}: "
-                            "render with Cycles")
+    why = unsupported(scene, get_look(now[0].look), [c.dim for c in now])
+    if why is not None:
+        raise FlowreelError(f"the splat engine draws glowing looks on flat films, not {why}: render with Cycles")
     opening = closing = now
     if r.use_motion_blur:
         start, end = _shutter(scene)
@@ -122,14 +121,15 @@ def render_frame(engine: bpy.types.RenderEngine, depsgraph) -> None:
 
 @dataclass
 class _Cloud:
-    """One evaluated Flowreel point cloud as the camera sees it: centres and radii in pixels."""
+    """One evaluated Flowreel point cloud as the camera sees it: centres and radii in pixels (radii and
+    colours None where only the positions were read)."""
 
     x: np.ndarray
     y: np.ndarray
-    radius: np.ndarray
+    radius: np.ndarray | None
     look: str
     dim: int
-    colors: np.ndarray
+    colors: np.ndarray | None
 
 
 def _shutter(scene) -> tuple[float, float]:
@@ -163,13 +163,15 @@ def _ends(frames: list[_Cloud], i: int, cloud: _Cloud) -> tuple[np.ndarray, np.n
 
 
 def _at(engine, depsgraph, time: float, width: int, height: int) -> list[_Cloud]:
+    """The clouds' places at `time` (a shutter end): positions only, radii and colours are the frame's."""
     whole = math.floor(time)
     engine.frame_set(whole, time - whole)
-    return _clouds(depsgraph, depsgraph.scene.camera, width, height)
+    return _clouds(depsgraph, depsgraph.scene.camera, width, height, positions_only=True)
 
 
-def _clouds(depsgraph, camera, width: int, height: int) -> list[_Cloud]:
-    """The evaluated point clouds whose material is a Flowreel look's, projected through the camera."""
+def _clouds(depsgraph, camera, width: int, height: int, positions_only: bool = False) -> list[_Cloud]:
+    """The evaluated point clouds whose material is a Flowreel look's, projected through the camera
+    (`positions_only`: radius and colours are not read)."""
     if camera is None:
         raise FlowreelError("the scene has no camera")
     cam = camera.evaluated_get(depsgraph)
@@ -188,7 +190,6 @@ def _clouds(depsgraph, camera, width: int, height: int) -> list[_Cloud]:
             continue
         n = len(ob.data.points)
         pos = _read(attrs["position"], "vector", n, 3)
-        radius = _read(attrs["radius"], "value", n, 1)[:, 0] if "radius" in attrs else np.full(n, 0.01, np.float32)
         world = np.array(inst.matrix_world)
         clip = np.c_[pos, np.ones(n, np.float32)] @ (proj @ world).T
         w = clip[:, 3]
@@ -196,10 +197,13 @@ def _clouds(depsgraph, camera, width: int, height: int) -> list[_Cloud]:
         w = np.where(front, w, 1.0)
         x = (clip[:, 0] / w + 1.0) * (width / 2)
         y = (1.0 - clip[:, 1] / w) * (height / 2)
-        scale = np.linalg.norm(world[:3, :3], axis=0).mean()  # the object's own scale
-        radius_px = np.where(front, radius * scale * lens[0, 0] * (width / 2) / w, 0.0)
-        out.append(_Cloud(x.astype(np.float32), y.astype(np.float32), radius_px.astype(np.float32), mat[TAG],
-                          int(mat.get(DIM_KEY, 2)), _read(attrs[DISPLAY_ATTRIBUTE], "color", n, 4)))
+        cloud = _Cloud(x.astype(np.float32), y.astype(np.float32), None, mat[TAG], int(mat.get(DIM_KEY, 2)), None)
+        if not positions_only:
+            radius = _read(attrs["radius"], "value", n, 1)[:, 0] if "radius" in attrs else np.full(n, 0.01)
+            scale = np.linalg.norm(world[:3, :3], axis=0).mean()  # the object's own scale
+            cloud.radius = np.where(front, radius * scale * lens[0, 0] * (width / 2) / w, 0.0).astype(np.float32)
+            cloud.colors = _read(attrs[DISPLAY_ATTRIBUTE], "color", n, 4)
+        out.append(cloud)
     return out
 
 
